@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import random
+from typing import List, Sequence, Union
+
+from tevatron.data import EncodeDataset, TrainDataset
+
+from ...arguments import TypoArguments
+from ...typos import TypoGenerator
+from ...typos.generator import _stable_seed
+
+
+def tokenize(tokenizer, text: Union[str, Sequence[int]], max_length: int, prefix: str = "") -> dict:
+    """``{"input_ids": [...]}`` with special tokens, truncated to ``max_length`` (what v1 got from the
+    removed ``encode_plus``). Pre-tokenized input (v1's ``--dataset_name`` preprocessors give ids without
+    special tokens) is wrapped in the tokenizer's own special tokens."""
+    if isinstance(text, str):
+        return {"input_ids": tokenizer(prefix + text, truncation=True, max_length=max_length,
+                                       add_special_tokens=True)["input_ids"]}
+    template = tokenizer("", add_special_tokens=True)["input_ids"]  # e.g. [CLS, SEP] or <s> </s>
+    head, tail = template[:1], template[1:]
+    ids = list(text)[: max(0, max_length - len(template))]
+    return {"input_ids": head + ids + tail}
+
+
+class TypoTrainDataset(TrainDataset):
+    """Tevatron's ``TrainDataset`` (same passage sampling) whose items also carry K typo'd variants of the
+    query, regenerated every epoch from ``--typo_seed``, the epoch and the query text. Items are
+    ``(query, passages, typo_queries)``.
+
+    ``groups``: ``[{"query": str, "positives": [str], "negatives": [str]}]`` (``io.read_train_jsonl``).
+    """
+
+    def __init__(self, data_args, groups: List[dict], tokenizer, typo_args: TypoArguments, trainer=None):
+        super().__init__(data_args, groups, tokenizer, trainer)
+        self.typo_args = typo_args
+        self.generator = TypoGenerator(lang=typo_args.typo_lang, types=typo_args.typo_types)
+
+    def create_one_example(self, text_encoding, is_query=False):
+        if is_query:
+            return tokenize(self.tok, text_encoding, self.data_args.q_max_len, self.typo_args.query_prefix)
+        return tokenize(self.tok, text_encoding, self.data_args.p_max_len, self.typo_args.passage_prefix)
+
+    def _epoch(self) -> int:
+        return int(self.trainer.state.epoch) if self.trainer is not None else 0
+
+    def typo_variants(self, query: str, epoch: int) -> List[str]:
+        """Exactly K variants: the distinct ones the generator finds, cycled when fewer exist (a query with
+        no eligible word gives K copies of itself)."""
+        k = self.typo_args.typo_variants
+        if k == 0:
+            return []
+        seed = _stable_seed(self.typo_args.typo_seed, epoch)
+        found = self.generator.variants(query, k, seed=seed) or [query]
+        return [found[i % len(found)] for i in range(k)]
+
+    def __getitem__(self, item):
+        encoded_query, encoded_passages = super().__getitem__(item)
+        query = self.train_data[item]["query"]
+        epoch = self._epoch()
+        variants = self.typo_variants(query, epoch)
+        p = self.typo_args.typo_augment_prob
+        if p > 0:
+            rng = random.Random(_stable_seed("augment", self.typo_args.typo_seed, epoch, item))
+            if rng.random() < p:
+                encoded_query = self.create_one_example(rng.choice(variants), is_query=True)
+        typo_queries = [self.create_one_example(v, is_query=True) for v in variants]
+        return encoded_query, encoded_passages, typo_queries
+
+
+class TypoEncodeDataset(EncodeDataset):
+    """Tevatron's ``EncodeDataset`` tokenizing without ``encode_plus`` and with the model's text prefix."""
+
+    def __init__(self, dataset, tokenizer, max_len=128, prefix: str = ""):
+        super().__init__(dataset, tokenizer, max_len=max_len)
+        self.prefix = prefix
+
+    def __getitem__(self, item):
+        text_id, text = (self.encode_data[item][f] for f in self.input_keys)
+        return text_id, tokenize(self.tok, text, self.max_len, self.prefix)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import torch
+from torch import Tensor, nn
+from tevatron.modeling import DenseModel, DenseModelForInference, DenseOutput
+
+from ...distributed import gather_with_grad
+from ...encoder_config import EncoderConfig
+
+
+class _Pooled:
+    """Pooling from ``EncoderConfig`` (CLS, Tevatron's own, or mean) for both encoders; Tevatron's linear
+    pooler (``--add_pooler``) still applies on top of CLS."""
+
+    encoder_config: EncoderConfig
+
+    def _encode(self, lm, batch):
+        if batch is None:
+            return None, None
+        hidden = lm(**batch, return_dict=True).last_hidden_state
+        if self.pooler is not None:
+            return hidden, self.pooler(q=hidden) if lm is self.lm_q else self.pooler(p=hidden)
+        return hidden, self.encoder_config.pool(hidden, batch["attention_mask"])
+
+
+class TypoDenseModel(_Pooled, DenseModel):
+    """Tevatron's ``DenseModel`` whose training forward also encodes the typo'd queries and hands
+    ``(q_reps, p_reps, typo_q_reps)`` to the registry's objective. Under ``--negatives_x_device`` all three
+    are gathered across processes first, so the objective sees the global batch."""
+
+    objective: nn.Module
+    encoder_config: EncoderConfig
+
+    @classmethod
+    def build(cls, model_args, data_args, train_args, objective: nn.Module = None,
+              encoder_config: Optional[EncoderConfig] = None, **hf_kwargs):
+        model = super().build(model_args, data_args, train_args, **hf_kwargs)
+        model.objective = objective
+        model.encoder_config = encoder_config or EncoderConfig()
+        return model
+
+    def encode_query(self, qry):
+        return self._encode(self.lm_q, qry)
+
+    def encode_passage(self, psg):
+        return self._encode(self.lm_p, psg)
+
+    def forward(self, query: Dict[str, Tensor] = None, passage: Dict[str, Tensor] = None,
+                typo_query: Optional[Dict[str, Tensor]] = None):
+        _, q_reps = self.encode_query(query)
+        _, p_reps = self.encode_passage(passage)
+        if not self.training or q_reps is None or p_reps is None:
+            return DenseOutput(q_reps=q_reps, p_reps=p_reps)
+        _, t_reps = self.encode_query(typo_query)
+        x_device = self.train_args.negatives_x_device
+        if x_device:
+            q_reps, p_reps = gather_with_grad(q_reps), gather_with_grad(p_reps)
+            t_reps = gather_with_grad(t_reps) if t_reps is not None else None
+        loss = self.objective(q_reps, p_reps, t_reps)
+        if x_device:
+            loss = loss * self.world_size  # DDP averages gradients over processes
+        return DenseOutput(loss=loss, q_reps=q_reps, p_reps=p_reps)
+
+    def save(self, output_dir: str):
+        super().save(output_dir)
+        self.encoder_config.save(output_dir)
+
+
+class TypoDenseModelForInference(_Pooled, DenseModelForInference):
+    """Tevatron's inference model with the pooling recorded in the model directory's ``mpcl_config.json``."""
+
+    @classmethod
+    def build(cls, model_name_or_path: str = None, model_args=None, data_args=None, train_args=None,
+              **hf_kwargs):
+        model = super().build(model_name_or_path=model_name_or_path, model_args=model_args, **hf_kwargs)
+        model.encoder_config = EncoderConfig.load(model_name_or_path or model_args.model_name_or_path)
+        return model
+
+    @torch.no_grad()
+    def encode_query(self, qry):
+        return self._encode(self.lm_q, qry)
+
+    @torch.no_grad()
+    def encode_passage(self, psg):
+        return self._encode(self.lm_p, psg)

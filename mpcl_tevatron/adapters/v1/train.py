@@ -1,0 +1,108 @@
+"""Tevatron v1's train driver (``tevatron.driver.train``) with the plugin's dataset, collator, model, trainer
+and arguments. Same flags as Tevatron's, plus ``TypoArguments``; the output directory is a Tevatron model
+directory (HF weights + tokenizer) plus ``mpcl_config.json``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from tevatron.arguments import DataArguments, DenseTrainingArguments, ModelArguments
+from transformers import AutoConfig, AutoTokenizer, HfArgumentParser, set_seed
+
+from ...arguments import TypoArguments
+from ...encoder_config import EncoderConfig
+from ...io import InputError, read_train_jsonl, read_train_records
+from ...losses import get_loss
+from .collator import TypoQPCollator
+from .dataset import TypoTrainDataset
+from .modeling import TypoDenseModel
+from .trainer import TypoDenseTrainer
+
+logger = logging.getLogger(__name__)
+
+PROG = "python -m mpcl_tevatron.driver.train"
+
+
+@dataclass
+class DriverArguments:
+    """Tevatron v1's driver reads ``overwrite_output_dir``, which transformers 5 dropped from
+    ``TrainingArguments``; it lives here now, with the same meaning."""
+
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "train into an output directory that is not empty"})
+
+
+def build_parser() -> HfArgumentParser:
+    return HfArgumentParser((ModelArguments, DataArguments, DenseTrainingArguments, TypoArguments,
+                             DriverArguments), prog=PROG, description=__doc__)
+
+
+def load_groups(data_args, separator: str):
+    if data_args.train_path:
+        return read_train_jsonl(sorted(data_args.train_path), separator)
+    if data_args.dataset_name and data_args.dataset_name != "json":  # a hub dataset (needs a network)
+        from datasets import load_dataset
+
+        rows = load_dataset(data_args.dataset_name, data_args.dataset_language,
+                            cache_dir=data_args.data_cache_dir)[data_args.dataset_split]
+        return read_train_records(((f"{data_args.dataset_name}[{i}]", r) for i, r in enumerate(rows)), separator)
+    raise InputError("no training data: give --train_dir (Tevatron train JSONL) or --dataset_name")
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        parsed = parser.parse_json_file(os.path.abspath(argv[0]))
+    else:
+        parsed = parser.parse_args_into_dataclasses(argv)
+    model_args, data_args, training_args, typo_args, driver_args = parsed
+    problem = typo_args.validate()
+    if problem:
+        parser.error(problem)
+    if (os.path.isdir(training_args.output_dir) and os.listdir(training_args.output_dir)
+            and training_args.do_train and not driver_args.overwrite_output_dir):
+        parser.error(f"output directory {training_args.output_dir} is not empty; use --overwrite_output_dir")
+
+    logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+                        level=logging.INFO if training_args.local_rank in (-1, 0) else logging.WARN)
+    set_seed(training_args.seed)
+    groups, _ = load_groups(data_args, data_args.passage_field_separator)
+    n = data_args.train_n_passages
+    if n > 1 and any(not g["negatives"] for g in groups):
+        raise InputError(f"--train_n_passages {n} needs negatives, and some training groups have none")
+    if len(groups) < training_args.per_device_train_batch_size:
+        raise InputError(f"{len(groups)} training groups: fewer than one batch of "
+                         f"{training_args.per_device_train_batch_size}")
+    # Tevatron's model views scores per effective batch; a ragged last batch would break that.
+    training_args.dataloader_drop_last = True
+    training_args.remove_unused_columns = False
+
+    config = AutoConfig.from_pretrained(model_args.config_name or model_args.model_name_or_path,
+                                        cache_dir=model_args.cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path,
+                                              cache_dir=model_args.cache_dir)
+    objective = get_loss(typo_args.loss, **typo_args.loss_hyperparameters(n))
+    encoder_config = EncoderConfig(pooling=typo_args.pooling, normalize=typo_args.normalize,
+                                   query_prefix=typo_args.query_prefix, passage_prefix=typo_args.passage_prefix)
+    model = TypoDenseModel.build(model_args, data_args, training_args, objective=objective,
+                                 encoder_config=encoder_config, config=config, cache_dir=model_args.cache_dir)
+    logger.info("objective: %s", objective)
+
+    dataset = TypoTrainDataset(data_args, groups, tokenizer, typo_args)
+    trainer = TypoDenseTrainer(
+        model=model, args=training_args, train_dataset=dataset,
+        data_collator=TypoQPCollator(tokenizer, max_p_len=data_args.p_max_len, max_q_len=data_args.q_max_len),
+    )
+    dataset.trainer = trainer
+    trainer.train()
+    trainer.save_model()
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(training_args.output_dir)
+        s = dataset.generator.stats
+        logger.info("typo'd variants: %d queries, %d unchanged (no eligible word), %d with fewer distinct "
+                    "variants than K", s.queries, s.unchanged, s.short)

@@ -1,0 +1,1 @@
+"""Thin command-line mains; each dispatches to the adapter of the installed Tevatron."""

@@ -1,0 +1,104 @@
+"""Scoring runs with ranx: Tevatron's search output and TREC runs in, metrics out."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Dict, Iterable, Mapping, Sequence
+
+from .io import InputError
+
+DEFAULT_METRICS = ("mrr@10", "ndcg@10", "recall@100", "map@20")
+
+
+def read_run(path: str, name: str = None):
+    """A ranx ``Run`` from Tevatron's text ranking (``qid<TAB>docid<TAB>score``, what
+    ``tevatron.faiss_retriever --save_text`` writes) or a 6-column TREC run; the format is told per line."""
+    from ranx import Run
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    run: Dict[str, Dict[str, float]] = defaultdict(dict)
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) == 3:
+                qid, docid, score = parts
+            elif len(parts) == 6:
+                qid, _, docid, _, score, _ = parts
+            else:
+                raise InputError(f"{path}:{lineno}: expected 'qid docid score' or a 6-column TREC line")
+            try:
+                run[qid][docid] = float(score)
+            except ValueError:
+                raise InputError(f"{path}:{lineno}: score {score!r} is not a number") from None
+    return Run(dict(run), name=name or os.path.basename(path))
+
+
+def write_qrels(path: str, qrels: Mapping[str, Mapping[str, int]]) -> None:
+    """TREC qrels (``qid 0 docid rel``), written atomically."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for qid, docs in qrels.items():
+            for docid, rel in docs.items():
+                f.write(f"{qid} 0 {docid} {rel}\n")
+    os.replace(tmp, path)
+
+
+def read_qrels(path: str):
+    """A ranx ``Qrels`` from a TREC qrels file."""
+    from ranx import Qrels
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    qrels: Dict[str, Dict[str, int]] = defaultdict(dict)
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 4:
+                raise InputError(f"{path}:{lineno}: expected 'qid 0 docid relevance'")
+            qrels[parts[0]][parts[2]] = int(parts[3])
+    return Qrels(dict(qrels))
+
+
+def evaluate(qrels, run, metrics: Sequence[str] = DEFAULT_METRICS) -> Dict[str, float]:
+    """ranx.evaluate over the queries of ``qrels``; a query the run lacks scores 0 (never silently
+    dropped: ranx averages over the qrels' queries)."""
+    from ranx import evaluate as ranx_evaluate
+
+    scores = ranx_evaluate(qrels, run, list(metrics), make_comparable=True)
+    if isinstance(scores, float):
+        scores = {metrics[0]: scores}
+    return {m: float(v) for m, v in scores.items()}
+
+
+def main(argv=None) -> int:
+    """``python -m mpcl_tevatron.evaluation --qrels QRELS RUN [RUN ...]``: one row of metrics per run."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.evaluation",
+                                description="Score Tevatron rankings (qid docid score) or TREC runs with ranx.")
+    p.add_argument("--qrels", required=True, help="TREC qrels file")
+    p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), help="ranx metric names")
+    p.add_argument("runs", nargs="+", help="run files")
+    args = p.parse_args(argv)
+    try:
+        qrels = read_qrels(args.qrels)
+        rows = [(path, evaluate(qrels, read_run(path), args.metrics)) for path in args.runs]
+    except (InputError, FileNotFoundError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    width = max(len(r) for r, _ in rows)
+    print(f"{'run':<{width}}  " + "  ".join(f"{m:>10}" for m in args.metrics))
+    for path, scores in rows:
+        print(f"{path:<{width}}  " + "  ".join(f"{scores[m]:>10.4f}" for m in args.metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""Reading and writing the files the plugin trades with Tevatron, with one clear error per bad input.
+
+Query files: Tevatron's TSV (``qid<TAB>text``) or JSONL with ``query_id``/``query`` (Tevatron v2) or
+``text_id``/``text`` (Tevatron v1 encode input). Training files: Tevatron's train JSONL, one query group a line:
+``query`` plus ``positive_passages``/``negative_passages`` (lists of ``{"docid", "title", "text"}``) or v1's
+``positives``/``negatives`` (lists of strings or of such dicts).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+logger = logging.getLogger(__name__)
+
+
+class InputError(ValueError):
+    """Bad input file content; the message names the file and line."""
+
+
+def _require_file(path: str) -> None:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+
+
+def iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
+    """(line number, object) for each non-blank line; a line that is not a JSON object is an InputError."""
+    _require_file(path)
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            yield lineno, obj
+
+
+def is_jsonl(path: str) -> bool:
+    return path.endswith((".jsonl", ".json"))
+
+
+def read_queries(path: str) -> List[Tuple[str, str]]:
+    """[(qid, text)] from a TSV or JSONL query file, in file order."""
+    out = []
+    if is_jsonl(path):
+        for lineno, obj in iter_jsonl(path):
+            qid = obj.get("query_id", obj.get("text_id"))
+            text = obj.get("query", obj.get("text"))
+            if qid is None or not isinstance(text, str):
+                raise InputError(f"{path}:{lineno}: a query line needs query_id/query (or text_id/text)")
+            out.append((str(qid), text))
+    else:
+        _require_file(path)
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.rstrip("\n")
+                if not line:
+                    continue
+                parts = line.split("\t")
+                if len(parts) < 2:
+                    raise InputError(f"{path}:{lineno}: expected 'qid<TAB>text'")
+                out.append((parts[0], parts[1]))
+    return out
+
+
+def write_queries(path: str, queries: Iterable[Tuple[str, str]]) -> None:
+    """Write [(qid, text)] as TSV, or as JSONL carrying both Tevatron v1 (text_id/text) and v2
+    (query_id/query) keys, atomically (a partial file never appears under ``path``)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for qid, text in queries:
+            if is_jsonl(path):
+                f.write(json.dumps({"query_id": qid, "query": text, "text_id": qid, "text": text},
+                                   ensure_ascii=False) + "\n")
+            else:
+                f.write(f"{qid}\t{_one_line(text)}\n")
+    os.replace(tmp, path)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _passage_text(p, where: str, separator: str = " ") -> str:
+    if isinstance(p, str):
+        return p
+    if isinstance(p, dict) and isinstance(p.get("text"), str):
+        title = p.get("title") or ""
+        return (title + separator + p["text"]) if title else p["text"]
+    raise InputError(f"{where}: a passage must be a string or an object with 'text'")
+
+
+def train_group(obj: dict, where: str, separator: str = " ") -> Optional[dict]:
+    """One training group ``{"query", "positives", "negatives"}`` (all text) from a Tevatron train record, or
+    None when its query is empty. ``where`` ("file:line") names the record in errors."""
+    if "query" not in obj:
+        raise InputError(f"{where}: missing 'query'")
+    query = obj["query"]
+    if not isinstance(query, str):
+        raise InputError(f"{where}: 'query' must be text (typo'd variants are made from text)")
+    positives = obj.get("positive_passages", obj.get("positives")) or []
+    negatives = obj.get("negative_passages", obj.get("negatives")) or []
+    if not positives:
+        raise InputError(f"{where}: no positive passage")
+    if not query.strip():
+        return None
+    return {
+        "query": query,
+        "positives": [_passage_text(p, where, separator) for p in positives],
+        "negatives": [_passage_text(p, where, separator) for p in negatives],
+    }
+
+
+def read_train_records(records: Iterable[Tuple[str, dict]], separator: str = " ") -> Tuple[List[dict], int]:
+    """Training groups from ``(where, record)`` pairs, and how many were skipped for an empty query (logged,
+    never a crash mid-epoch). A record without ``query`` or without a positive is an InputError naming it."""
+    groups, empty = [], 0
+    for where, obj in records:
+        group = train_group(obj, where, separator)
+        if group is None:
+            empty += 1
+        else:
+            groups.append(group)
+    if empty:
+        logger.warning("skipped %d training groups with an empty query", empty)
+    return groups, empty
+
+
+def read_train_jsonl(paths: Iterable[str], separator: str = " ") -> Tuple[List[dict], int]:
+    """``read_train_records`` over Tevatron train JSONL files (errors name the file and line)."""
+    return read_train_records(
+        ((f"{path}:{lineno}", obj) for path in paths for lineno, obj in iter_jsonl(path)), separator)

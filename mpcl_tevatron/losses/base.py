@@ -1,0 +1,67 @@
+"""Common base of the objectives: hyperparameters, input checks and the score matrices they share."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from torch import Tensor, nn
+
+
+class TypoObjective(nn.Module):
+    """An objective called as ``loss(q_reps, p_reps, typo_q_reps)`` returning a scalar.
+
+    Inputs (representations of the whole, possibly cross-device, batch):
+        q_reps: [B, d] clean queries.
+        p_reps: [B * n_passages, d] passages, each query's group contiguous with its positive first
+            (Tevatron's layout).
+        typo_q_reps: [B * K, d] typo'd queries, query-major (row ``i*K + k`` is variant k of query i), or
+            None for objectives that do not use them.
+
+    Hyperparameters (every objective takes all of them, and uses those its formula names):
+        n_passages: passages per query (1 positive + hard negatives). Default 8.
+        gamma: weight of the query-retrieval task in the dual objectives. Default 0.5.
+        beta: weight of self-teaching in the DST objectives. Default 0.5.
+        sigma: weight of the query-side KL within self-teaching. Default 0.2.
+        temperature: temperature of the self-teaching teacher. Default 1.0.
+    """
+
+    #: Set by ``register_loss``.
+    loss_name: str = ""
+    #: Whether the objective reads typo'd variants (the collator then makes them).
+    uses_typos: bool = True
+
+    def __init__(self, n_passages: int = 8, gamma: float = 0.5, beta: float = 0.5, sigma: float = 0.2,
+                 temperature: float = 1.0):
+        super().__init__()
+        if n_passages < 1:
+            raise ValueError(f"n_passages must be >= 1, got {n_passages}")
+        for name, value in (("gamma", gamma), ("beta", beta), ("sigma", sigma)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.n_passages, self.gamma, self.beta, self.sigma, self.temperature = (
+            n_passages, gamma, beta, sigma, temperature)
+
+    def extra_repr(self) -> str:
+        return (f"n_passages={self.n_passages}, gamma={self.gamma}, beta={self.beta}, sigma={self.sigma}, "
+                f"temperature={self.temperature}")
+
+    def check(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor]) -> int:
+        """Validate shapes; return K (variants per query, 0 when none are given)."""
+        b = q_reps.size(0)
+        if p_reps.size(0) != b * self.n_passages:
+            raise ValueError(f"{self.loss_name}: p_reps has {p_reps.size(0)} rows; expected B * n_passages = "
+                             f"{b} * {self.n_passages}")
+        if typo_q_reps is None or typo_q_reps.size(0) == 0:
+            if self.uses_typos:
+                raise ValueError(f"{self.loss_name} needs typo'd query representations (--typo_variants >= 1)")
+            return 0
+        if typo_q_reps.size(0) % b:
+            raise ValueError(f"{self.loss_name}: typo_q_reps has {typo_q_reps.size(0)} rows, not a multiple of "
+                             f"B = {b}")
+        return typo_q_reps.size(0) // b
+
+    def positive_passages(self, p_reps: Tensor) -> Tensor:
+        """[B, d]: each query's positive passage (row 0 of its group)."""
+        return p_reps[:: self.n_passages]

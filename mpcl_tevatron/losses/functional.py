@@ -1,0 +1,83 @@
+"""The math shared by the objectives, as plain functions over score matrices (no Tevatron, no state)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def multi_positive_infonce(scores: Tensor, positive_mask: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Multi-positive InfoNCE (Sidiropoulos & Kanoulas, ECIR 2024, arXiv 2403.10939, eq. 4).
+
+    For each anchor (row) with positives :math:`P` and negatives :math:`N` (every column not in :math:`P`):
+
+    .. math::
+        \ell = -\frac{1}{|P|} \sum_{p \in P} \log \frac{e^{s_p}}{e^{s_p} + \sum_{n \in N} e^{s_n}}
+
+    Each positive competes with the negatives only, never with the other positives (unlike SupCon's
+    :math:`L_{out}`, which puts all positives in the denominator).
+
+    Args:
+        scores: [n, m] similarity logits.
+        positive_mask: [n, m] boolean (or 0/1), True where column j is a positive of row i.
+        reduction: "mean" (over rows), "sum", or "none" ([n] per-row losses).
+
+    Vectorised and stable for large logits (log-sum-exp throughout). A row with no positive is an error; a row
+    whose columns are all positives has loss 0.
+    """
+    if scores.dim() != 2 or scores.shape != positive_mask.shape:
+        raise ValueError(f"scores and positive_mask must both be [n, m]; got {tuple(scores.shape)} and "
+                         f"{tuple(positive_mask.shape)}")
+    mask = positive_mask.bool()
+    n_pos = mask.sum(dim=1)
+    if bool((n_pos == 0).any()):
+        rows = torch.nonzero(n_pos == 0).flatten().tolist()
+        raise ValueError(f"multi_positive_infonce: rows {rows[:10]} have no positive")
+    # Masking with the dtype's most negative finite value (not -inf) keeps gradients finite when a row has
+    # no negative at all: exp(min - s) underflows to exactly 0.
+    very_negative = torch.finfo(scores.dtype).min
+    neg_lse = torch.logsumexp(scores.masked_fill(mask, very_negative), dim=1, keepdim=True)  # [n, 1]
+    log_prob = scores - torch.logaddexp(scores, neg_lse)  # log e^{s_p} / (e^{s_p} + sum_N e^{s_n})
+    per_row = -(log_prob * mask).sum(dim=1) / n_pos
+    return _reduce(per_row, reduction)
+
+
+def passage_retrieval_ce(q_reps: Tensor, p_reps: Tensor, n_passages: int) -> Tensor:
+    """Tevatron's InfoNCE: query i retrieves passage ``i * n_passages`` among all in-batch passages
+    (its own hard negatives and every other query's passages)."""
+    scores = q_reps @ p_reps.T
+    target = torch.arange(scores.size(0), device=scores.device) * n_passages
+    return F.cross_entropy(scores, target)
+
+
+def typo_passage_retrieval_ce(typo_q_reps: Tensor, p_reps: Tensor, n_passages: int, k: int) -> Tensor:
+    """InfoNCE of every typo'd query (row ``i*k + j`` is variant j of query i) for its query's positive."""
+    scores = typo_q_reps @ p_reps.T
+    target = torch.arange(scores.size(0), device=scores.device).div(k, rounding_mode="floor") * n_passages
+    return F.cross_entropy(scores, target)
+
+
+def variant_mask(n_queries: int, k: int, device=None) -> Tensor:
+    """[n_queries, n_queries * k] boolean: True where column i*k + j is a variant of query i."""
+    owner = torch.arange(n_queries * k, device=device).div(k, rounding_mode="floor")
+    return owner.unsqueeze(0) == torch.arange(n_queries, device=device).unsqueeze(1)
+
+
+def self_teaching_kl(student_scores: Tensor, teacher_scores: Tensor, temperature: float = 1.0) -> Tensor:
+    r"""Self-teaching: KL(teacher || student) of the row-wise score distributions, averaged over rows
+    ("batchmean"). The teacher is detached and divided by ``temperature``; the student is not scaled
+    (Zhuang & Zuccon, SIGIR 2022; Tasawong et al., ACL 2023)."""
+    teacher = F.log_softmax(teacher_scores.detach() / temperature, dim=1)
+    student = F.log_softmax(student_scores, dim=1)
+    return F.kl_div(student, teacher, reduction="batchmean", log_target=True)
+
+
+def _reduce(per_row: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return per_row.mean()
+    if reduction == "sum":
+        return per_row.sum()
+    if reduction == "none":
+        return per_row
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Optional
+
+from torch import Tensor
+
+from .base import TypoObjective
+from .functional import passage_retrieval_ce
+from .registry import register_loss
+
+
+@register_loss("infonce")
+class InfoNCE(TypoObjective):
+    r"""Standard InfoNCE of dense passage retrieval, as Tevatron trains it (Karpukhin et al., EMNLP 2020, DPR;
+    Gao et al., Tevatron, 2022):
+
+    .. math:: L = -\frac{1}{B}\sum_i \log \frac{e^{q_i \cdot p_i^+}}{\sum_{p \in \text{batch}} e^{q_i \cdot p}}
+
+    over in-batch and hard negatives. Typo'd variants are not used by the formula; with
+    ``--typo_augment_prob p`` the dataset replaces each query by one of its variants with probability p
+    (DR + augmentation, "DR+Aug" in the typo-robustness papers).
+    """
+
+    uses_typos = False
+
+    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
+        self.check(q_reps, p_reps, None)
+        return passage_retrieval_ce(q_reps, p_reps, self.n_passages)

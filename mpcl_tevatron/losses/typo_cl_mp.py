@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from torch import Tensor
+
+from .functional import multi_positive_infonce, variant_mask
+from .registry import register_loss
+from .typo_cl import TypoContrastive
+
+
+@register_loss("typo_cl_mp")
+class TypoContrastiveMultiPositive(TypoContrastive):
+    r"""``typo_cl`` whose alignment term treats all K variants of a query as positives at once (Sidiropoulos &
+    Kanoulas, ECIR 2024, arXiv 2403.10939):
+
+    .. math::
+        L = \mathrm{CE}(q \to p) + \mathrm{CE}(q' \to p)
+            + \mathrm{MP}(q_i \to \{q'_{i,1} .. q'_{i,K}\} \text{ among all } B \cdot K \text{ typo'd queries})
+
+    MP is ``functional.multi_positive_infonce``; for K = 1 it equals ``typo_cl``.
+    """
+
+    def alignment(self, q_reps: Tensor, typo_q_reps: Tensor, k: int) -> Tensor:
+        scores = q_reps @ typo_q_reps.T  # [B, B*K]
+        return multi_positive_infonce(scores, variant_mask(q_reps.size(0), k, device=scores.device))

@@ -1,0 +1,68 @@
+"""Write N seeded typo'd copies of a query file (``python -m mpcl_tevatron.typos``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+from tqdm.auto import tqdm
+
+from ..io import InputError, read_queries, write_queries
+from .generator import TYPO_TYPES, TypoGenerator
+
+
+def typo_copy_path(out_dir: str, path: str, copy: int) -> str:
+    """Where copy ``copy`` of query file ``path`` goes: ``<out_dir>/<stem>.typo<copy><ext>``."""
+    stem, ext = os.path.splitext(os.path.basename(path))
+    return os.path.join(out_dir, f"{stem}.typo{copy}{ext}")
+
+
+def write_typo_copies(path: str, out_dir: str, copies: int, seed: int, generator: TypoGenerator,
+                      progress: bool = True) -> List[str]:
+    """Copy ``j`` (0-based) makes one variant per query with seed ``seed + j``; queries keep their ids, so
+    every copy shares the clean file's qrels. Returns the written paths."""
+    queries = read_queries(path)
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for j in tqdm(range(copies), desc=f"typo'd copies of {os.path.basename(path)}", disable=not progress):
+        rows = [(qid, (generator.variants(text, 1, seed=seed + j) or [text])[0]) for qid, text in queries]
+        out = typo_copy_path(out_dir, path, j)
+        write_queries(out, rows)
+        written.append(out)
+    return written
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m mpcl_tevatron.typos",
+        description="Write N seeded typo'd copies of a Tevatron query file (TSV qid<TAB>text, or JSONL). "
+                    "Copy j edits each query with seed SEED+j; ids are kept, so the clean qrels apply.")
+    p.add_argument("queries", nargs="+", help="query files (.tsv, .jsonl)")
+    p.add_argument("--out_dir", required=True, help="folder for <stem>.typo<j><ext> files")
+    p.add_argument("--copies", type=int, default=10, help="typo'd copies per file (default 10, the literature's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of copy 0 (default 0)")
+    p.add_argument("--lang", default="en", help="ISO 639-1 language of the queries (default en)")
+    p.add_argument("--types", nargs="+", default=list(TYPO_TYPES), choices=TYPO_TYPES, help="edit types")
+    p.add_argument("--n_words", type=int, default=1, help="typo'd words per query (default 1)")
+    p.add_argument("--rate", type=float, default=None, help="fraction of eligible words to edit instead")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.copies < 1:
+        parser.error("--copies must be >= 1")
+    try:
+        gen = TypoGenerator(lang=args.lang, types=args.types, n_words=args.n_words, rate=args.rate)
+        for path in args.queries:
+            for out in write_typo_copies(path, args.out_dir, args.copies, args.seed, gen):
+                print(out)
+    except (InputError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    s = gen.stats
+    print(f"{s.queries} queries typo'd; {s.unchanged} unchanged (no eligible word)", file=sys.stderr)
+    return 0

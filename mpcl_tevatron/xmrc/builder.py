@@ -1,0 +1,119 @@
+"""SQuAD-format file -> queries, sentence candidates, qrels; and the English training groups."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from ..io import InputError
+
+
+@dataclass
+class Candidate:
+    docid: str
+    text: str
+    article: int
+    paragraph: int
+    sentence: int
+    context: str = ""
+
+
+@dataclass
+class MRCSet:
+    """One language's retrieval set. ``problems`` lists (question id, reason) for every question left out."""
+
+    lang: str
+    queries: List[Tuple[str, str]] = field(default_factory=list)  # (qid, question)
+    candidates: List[Candidate] = field(default_factory=list)
+    qrels: Dict[str, Dict[str, int]] = field(default_factory=dict)  # qid -> {docid: 1}
+    query_article: Dict[str, int] = field(default_factory=dict)
+    problems: List[Tuple[str, str]] = field(default_factory=list)
+
+    def subset(self, articles) -> "MRCSet":
+        """The questions and candidates of the given article indices only."""
+        keep = set(articles)
+        out = MRCSet(self.lang, problems=list(self.problems))
+        out.candidates = [c for c in self.candidates if c.article in keep]
+        out.queries = [(q, t) for q, t in self.queries if self.query_article[q] in keep]
+        out.qrels = {q: self.qrels[q] for q, _ in out.queries}
+        out.query_article = {q: self.query_article[q] for q, _ in out.queries}
+        return out
+
+
+def load_squad(path: str, lang: str, segmenter=None) -> MRCSet:
+    """Read a SQuAD v1.1-format file. Sentences come from LAReQA's ``sentences``/``sentence_breaks`` when
+    the paragraph has them, else from ``segmenter(context) -> [(start, end)]`` (required then)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)["data"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: not a SQuAD-format JSON file ({e})") from None
+    out = MRCSet(lang)
+    for a, article in enumerate(data):
+        for p, para in enumerate(article.get("paragraphs", [])):
+            context = para.get("context", "")
+            if "sentence_breaks" in para:
+                spans = [tuple(s) for s in para["sentence_breaks"]]
+            elif segmenter is not None:
+                spans = segmenter(context)
+            else:
+                raise InputError(f"{path}: paragraph {a}/{p} has no sentence_breaks and no segmenter was given")
+            ids = []
+            for s, (start, end) in enumerate(spans):
+                docid = f"{lang}-{a}-{p}-{s}"
+                ids.append(docid)
+                out.candidates.append(Candidate(docid, context[start:end].strip(), a, p, s, context))
+            for qa in para.get("qas", []):
+                qid, question = qa.get("id"), (qa.get("question") or "").strip()
+                if not question:
+                    out.problems.append((str(qid), "empty question"))
+                    continue
+                answer = _answer_sentence(qa, spans)
+                if answer is None:
+                    out.problems.append((qid, "answer falls in no sentence"))
+                    continue
+                out.queries.append((qid, question))
+                out.qrels[qid] = {ids[answer]: 1}
+                out.query_article[qid] = a
+    return out
+
+
+def _answer_sentence(qa: dict, spans) -> Optional[int]:
+    answers = qa.get("answers") or []
+    if not answers:
+        return None
+    start = answers[0].get("answer_start", -1)
+    for s, (b, e) in enumerate(spans):
+        if b <= start < e:
+            return s
+    return None
+
+
+def split_articles(n_articles: int) -> Tuple[List[int], List[int]]:
+    """The fixed train/eval split: the first half of the articles (in file order) trains, the rest
+    evaluates. XQuAD-R: articles 0-23 train (English only), 24-47 evaluate (all languages)."""
+    half = n_articles // 2
+    return list(range(half)), list(range(half, n_articles))
+
+
+def build_train_groups(mrc: MRCSet, max_negatives: int = 15) -> List[dict]:
+    """Tevatron train JSONL records: each question, its answer sentence as positive, and hard negatives:
+    the paragraph's other sentences first, then the article's, in order, up to ``max_negatives``."""
+    by_id = {c.docid: c for c in mrc.candidates}
+    records = []
+    for qid, question in mrc.queries:
+        pos = by_id[next(iter(mrc.qrels[qid]))]
+        same_para = [c for c in mrc.candidates
+                     if c.article == pos.article and c.paragraph == pos.paragraph and c.docid != pos.docid]
+        same_article = [c for c in mrc.candidates if c.article == pos.article and c.paragraph != pos.paragraph]
+        negs = (same_para + same_article)[:max_negatives]
+        records.append({
+            "query_id": qid, "query": question,
+            "positive_passages": [{"docid": pos.docid, "title": "", "text": pos.text}],
+            "negative_passages": [{"docid": c.docid, "title": "", "text": c.text} for c in negs],
+        })
+    return records
