@@ -84,9 +84,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.evaluation",
                                 description="Score Tevatron rankings (qid docid score) or TREC runs with ranx.")
     p.add_argument("--qrels", required=True, help="TREC qrels file")
-    p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), help="ranx metric names")
+    p.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
+                   help="comma-separated ranx metric names (default %(default)s)")
     p.add_argument("runs", nargs="+", help="run files")
     args = p.parse_args(argv)
+    args.metrics = [m for m in args.metrics.split(",") if m]
     try:
         qrels = read_qrels(args.qrels)
         rows = [(path, evaluate(qrels, read_run(path), args.metrics)) for path in args.runs]

@@ -1,0 +1,54 @@
+"""Run by test_distributed.py under ``torchrun`` (gloo), and once without it: the v1 adapter's model computes
+an objective on a global batch of 4 queries split over the processes; every process writes its loss and the
+DDP-averaged gradient of one weight matrix to OUT/rank<r>.pt."""
+
+import os
+import sys
+from types import SimpleNamespace
+
+import torch
+import torch.distributed as dist
+
+from mpcl_tevatron.adapters.v1 import TypoDenseModel
+from mpcl_tevatron.encoder_config import EncoderConfig
+from mpcl_tevatron.losses import get_loss
+
+model_dir, loss_name, out = sys.argv[1:4]
+distributed = "WORLD_SIZE" in os.environ
+if distributed:
+    dist.init_process_group("gloo")
+rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+
+from transformers import AutoTokenizer  # noqa: E402
+
+N, K = 2, 3
+QUERIES = ["where is the abc found", "which city is near xyz", "what old river", "famous north city"]
+PASSAGES = [f"{w} is found in the city of {v}" for w in ("abc", "xyz", "river", "north") for v in ("a", "b")]
+TYPOS = [f"{q[:-1]}{c}" for q in QUERIES for c in "xyz"]
+
+tok = AutoTokenizer.from_pretrained(model_dir)
+per = len(QUERIES) // world
+mine = slice(rank * per, (rank + 1) * per)
+
+
+def enc(texts):
+    return dict(tok(texts, padding="max_length", max_length=16, truncation=True, return_tensors="pt"))
+
+
+args = SimpleNamespace(model_name_or_path=model_dir, untie_encoder=False, add_pooler=False)
+train_args = SimpleNamespace(negatives_x_device=distributed, per_device_train_batch_size=per)
+torch.manual_seed(0)
+model = TypoDenseModel.build(args, SimpleNamespace(train_n_passages=N), train_args,
+                             objective=get_loss(loss_name, n_passages=N),
+                             encoder_config=EncoderConfig(pooling="mean"))
+model.train()
+out_ = model(query=enc(QUERIES[mine]), passage=enc(PASSAGES[mine.start * N:mine.stop * N]),
+             typo_query=enc(TYPOS[mine.start * K:mine.stop * K]))
+out_.loss.backward()
+grad = model.lm_q.embeddings.word_embeddings.weight.grad.clone()
+if distributed:  # what DDP does with gradients
+    dist.all_reduce(grad)
+    grad /= world
+torch.save({"loss": out_.loss.detach() / world, "grad": grad}, os.path.join(out, f"rank{rank}.pt"))
+if distributed:
+    dist.destroy_process_group()

@@ -1,0 +1,73 @@
+"""train (plugin driver) -> encode (Tevatron's encode flow) -> search (Tevatron's faiss retriever) -> ranx."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+
+from mpcl_tevatron.evaluation import evaluate, read_qrels, read_run
+
+from .conftest import run_module
+
+pytest.importorskip("tevatron.trainer", reason="Tevatron v1 (pip install tevatron) is not installed")
+
+
+def _mrr_at_10(qrels_path, run_path):
+    """MRR@10 computed here without ranx, to check ranx's figure."""
+    rel = {}
+    for line in open(qrels_path):
+        q, _, d, r = line.split()
+        if int(r) > 0:
+            rel.setdefault(q, set()).add(d)
+    ranked = {}
+    for line in open(run_path):
+        q, d, s = line.split()
+        ranked.setdefault(q, []).append((float(s), d))
+    total = 0.0
+    for q, docs in rel.items():
+        order = [d for _, d in sorted(ranked.get(q, []), key=lambda x: -x[0])][:10]
+        total += next((1.0 / (i + 1) for i, d in enumerate(order) if d in docs), 0.0)
+    return total / len(rel)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["mp_infonce", "dst_mp"])
+def test_train_encode_search_score(tmp_path, tiny_model_dir, synthetic, loss):
+    model = tmp_path / "model"
+    run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir", model,
+               "--train_dir", synthetic / "train", "--do_train", "--loss", loss, "--typo_variants", 3,
+               "--pooling", "mean", "--per_device_train_batch_size", 8, "--train_n_passages", 2,
+               "--max_steps", 12, "--learning_rate", 1e-3, "--seed", 7, "--q_max_len", 24, "--p_max_len", 32,
+               "--save_strategy", "no", "--report_to", "none", "--dataset_proc_num", 1, "--use_cpu")
+    assert json.load(open(model / "mpcl_config.json"))["pooling"] == "mean"
+    assert (model / "model.safetensors").exists() and (model / "tokenizer.json").exists()
+    common = ["--model_name_or_path", model, "--output_dir", tmp_path / "tmp", "--q_max_len", 24,
+              "--p_max_len", 32, "--per_device_eval_batch_size", 16, "--dataset_proc_num", 1]
+    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", synthetic / "corpus.jsonl",
+               "--encoded_save_path", tmp_path / "corpus.pkl")
+    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", synthetic / "queries.jsonl",
+               "--encoded_save_path", tmp_path / "q.pkl", "--encode_is_qry")
+    run_module("tevatron.faiss_retriever", "--query_reps", tmp_path / "q.pkl", "--passage_reps",
+               tmp_path / "corpus.pkl", "--depth", 20, "--batch_size", -1, "--save_text", "--save_ranking_to",
+               tmp_path / "run.txt")
+    scores = evaluate(read_qrels(str(synthetic / "qrels.txt")), read_run(str(tmp_path / "run.txt")))
+    n = 48
+    random_mrr10 = sum(1.0 / r for r in range(1, 11)) / n  # expected MRR@10 of a random ranking
+    assert scores["mrr@10"] > 3 * random_mrr10
+    assert scores["mrr@10"] == pytest.approx(_mrr_at_10(synthetic / "qrels.txt", tmp_path / "run.txt"), abs=1e-9)
+    assert 0 <= scores["recall@100"] <= 1 and not math.isnan(scores["ndcg@10"])
+
+
+def test_scoring_cli_prints_a_table_and_rejects_bad_runs(tmp_path):
+    (tmp_path / "qrels.txt").write_text("q1 0 d1 1\nq2 0 d2 1\n")
+    (tmp_path / "run.txt").write_text("q1\td1\t2.0\nq1\td2\t1.0\nq2\td1\t2.0\nq2\td2\t1.0\n")
+    out = run_module("mpcl_tevatron.evaluation", "--qrels", tmp_path / "qrels.txt", "--metrics", "mrr@10",
+                     tmp_path / "run.txt").stdout
+    assert "0.7500" in out  # (1 + 1/2) / 2
+    (tmp_path / "bad.txt").write_text("q1 d1\n")
+    proc = run_module("mpcl_tevatron.evaluation", "--qrels", tmp_path / "qrels.txt", tmp_path / "bad.txt",
+                      check=False)
+    assert proc.returncode == 2 and f"{tmp_path / 'bad.txt'}:1" in proc.stderr

@@ -1,0 +1,289 @@
+"""Objectives against the published formulas, written here a second time as plain loops (float64), values
+and gradients to 1e-5; hand-computed cases for the functional core; the registry's behaviour."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mpcl_tevatron.losses import (available_losses, get_loss, multi_positive_infonce, register_loss,
+                                  self_teaching_kl)
+from mpcl_tevatron.losses import registry as registry_module
+from mpcl_tevatron.losses.base import TypoObjective
+
+B, N, K, D = 4, 3, 5, 6
+
+
+# -- reference implementations: one score at a time ------------------------------------------------------------
+def _lse(xs):
+    m = max(float(x.detach()) for x in xs)
+    return m + torch.log(sum(torch.exp(x - m) for x in xs))
+
+
+def ref_ce(row, target):
+    return -row[target] + _lse(list(row))
+
+
+def ref_mp(row, positives):
+    negs = [row[j] for j in range(len(row)) if j not in positives]
+    total = 0
+    for p in positives:
+        total = total + (row[p] - _lse([row[p]] + negs))
+    return -total / len(positives)
+
+
+def ref_kl(student, teacher, temperature):
+    t = torch.softmax(teacher.detach() / temperature, 0)
+    s = torch.log_softmax(student, 0)
+    return sum(t[j] * (torch.log(t[j]) - s[j]) for j in range(len(t)))
+
+
+def dot(a, b):
+    return (a * b).sum()
+
+
+def ref_passage(q, p):
+    return sum(ref_ce(torch.stack([dot(q[i], p[j]) for j in range(len(p))]), i * N) for i in range(B)) / B
+
+
+def ref_typo_passage(t, p):
+    return sum(ref_ce(torch.stack([dot(t[r], p[j]) for j in range(len(p))]), (r // K) * N)
+               for r in range(B * K)) / (B * K)
+
+
+def ref_query_single(q, p):
+    return sum(ref_ce(torch.stack([dot(p[i * N], q[j]) for j in range(B)]), i) for i in range(B)) / B
+
+
+def ref_query_mp(q, p, t):
+    cands = list(q) + list(t)
+    return sum(ref_mp(torch.stack([dot(p[i * N], c) for c in cands]), [i] + [B + i * K + k for k in range(K)])
+               for i in range(B)) / B
+
+
+def ref_kl_terms(q, p, t, temperature):
+    kl_p = kl_q = 0
+    for k in range(K):
+        tk = [t[i * K + k] for i in range(B)]
+        kl_p = kl_p + sum(ref_kl(torch.stack([dot(tk[i], p[j]) for j in range(len(p))]),
+                                 torch.stack([dot(q[i], p[j]) for j in range(len(p))]), temperature)
+                          for i in range(B)) / B / K
+        kl_q = kl_q + sum(ref_kl(torch.stack([dot(p[r], tk[i]) for i in range(B)]),
+                                 torch.stack([dot(p[r], q[i]) for i in range(B)]), temperature)
+                          for r in range(len(p))) / len(p) / K
+    return kl_p, kl_q
+
+
+def ref_alignment_single(q, t):
+    return sum(ref_ce(torch.stack([dot(q[i], t[j * K + k]) for j in range(B)]), i)
+               for i in range(B) for k in range(K)) / (B * K)
+
+
+def ref_alignment_mp(q, t):
+    return sum(ref_mp(torch.stack([dot(q[i], t[c]) for c in range(B * K)]), [i * K + k for k in range(K)])
+               for i in range(B)) / B
+
+
+G, BE, S, T = 0.3, 0.4, 0.25, 0.7
+
+
+def reference(name, q, p, t):
+    qp = ref_passage(q, p)
+    if name == "infonce":
+        return qp
+    if name == "dual_infonce":
+        return (1 - G) * qp + G * ref_query_single(q, p)
+    if name == "mp_infonce":
+        return (1 - G) * qp + G * ref_query_mp(q, p, t)
+    if name in ("dst", "dst_mp"):
+        pq = ref_query_single(q, p) if name == "dst" else ref_query_mp(q, p, t)
+        kl_p, kl_q = ref_kl_terms(q, p, t, T)
+        return (1 - BE) * ((1 - G) * qp + G * pq) + BE * ((1 - S) * kl_p + S * kl_q)
+    if name == "typo_cl":
+        return qp + ref_typo_passage(t, p) + ref_alignment_single(q, t)
+    if name == "typo_cl_mp":
+        return qp + ref_typo_passage(t, p) + ref_alignment_mp(q, t)
+    raise KeyError(name)
+
+
+BUILT_IN = ["infonce", "dual_infonce", "mp_infonce", "dst", "dst_mp", "typo_cl", "typo_cl_mp"]
+
+
+def _reps(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, D, generator=g, dtype=torch.float64, requires_grad=True) for n in (B, B * N, B * K)]
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_objective_equals_formula_values_and_gradients(name):
+    q, p, t = _reps()
+    ours = get_loss(name, n_passages=N, gamma=G, beta=BE, sigma=S, temperature=T)(q, p, t)
+    grads = torch.autograd.grad(ours, (q, p, t), allow_unused=True)
+    q2, p2, t2 = (x.detach().clone().requires_grad_(True) for x in (q, p, t))
+    ref = reference(name, q2, p2, t2)
+    ref_grads = torch.autograd.grad(ref, (q2, p2, t2), allow_unused=True)
+    assert ours.dim() == 0
+    assert float(ours) == pytest.approx(float(ref), abs=1e-5, rel=1e-5)
+    for g, rg in zip(grads, ref_grads):
+        if rg is None:
+            assert g is None or torch.count_nonzero(g) == 0
+        else:
+            assert torch.allclose(g, rg, atol=1e-5, rtol=1e-5)
+
+
+def test_multi_positive_infonce_hand_computed():
+    scores = torch.tensor([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]])
+    mask = torch.tensor([[True, True, False], [False, False, True]])
+    row0 = -0.5 * ((1 - math.log(math.e + 1)) + (2 - math.log(math.e ** 2 + 1)))
+    row1 = -(3 - math.log(math.e ** 3 + 2))
+    per_row = multi_positive_infonce(scores, mask, reduction="none")
+    assert per_row.tolist() == pytest.approx([row0, row1], abs=1e-6)
+    assert float(multi_positive_infonce(scores, mask)) == pytest.approx((row0 + row1) / 2, abs=1e-6)
+    assert float(multi_positive_infonce(scores, mask, reduction="sum")) == pytest.approx(row0 + row1, abs=1e-6)
+
+
+def test_multi_positive_infonce_single_positive_is_cross_entropy():
+    g = torch.Generator().manual_seed(1)
+    scores = torch.randn(5, 7, generator=g)
+    target = torch.tensor([0, 3, 6, 2, 2])
+    mask = torch.nn.functional.one_hot(target, 7).bool()
+    assert torch.allclose(multi_positive_infonce(scores, mask), torch.nn.functional.cross_entropy(scores, target))
+
+
+def test_multi_positive_infonce_positives_do_not_compete():
+    # Raising one positive's score must not raise the loss of another positive (they are not in each
+    # other's denominator, unlike SupCon's L_out).
+    base = torch.tensor([[1.0, 1.0, 0.5]])
+    mask = torch.tensor([[True, True, False]])
+    lifted = torch.tensor([[1.0, 5.0, 0.5]])
+    per_pos = lambda s: s[0, 0] - torch.logaddexp(s[0, 0], s[0, 2])  # noqa: E731
+    assert float(per_pos(base)) == pytest.approx(float(per_pos(lifted)))
+    assert float(multi_positive_infonce(lifted, mask)) < float(multi_positive_infonce(base, mask))
+
+
+def test_multi_positive_infonce_stable_for_large_logits_and_all_positive_rows():
+    scores = torch.tensor([[1e4, -1e4, 3e4], [50.0, 60.0, 70.0]], requires_grad=True)
+    mask = torch.tensor([[True, False, False], [True, True, True]])
+    loss = multi_positive_infonce(scores, mask, reduction="none")
+    assert torch.isfinite(loss).all()
+    assert float(loss[0]) == pytest.approx(2e4)  # -(1e4 - 3e4)
+    assert float(loss[1]) == 0.0  # no negatives: every positive has probability 1
+    loss.sum().backward()
+    assert torch.isfinite(scores.grad).all()
+
+
+def test_multi_positive_infonce_rejects_rows_without_positive_and_bad_shapes():
+    with pytest.raises(ValueError, match="no positive"):
+        multi_positive_infonce(torch.zeros(2, 3), torch.tensor([[True, False, False], [False, False, False]]))
+    with pytest.raises(ValueError, match=r"\[n, m\]"):
+        multi_positive_infonce(torch.zeros(2, 3), torch.zeros(3, 2, dtype=torch.bool))
+    with pytest.raises(ValueError, match="reduction"):
+        multi_positive_infonce(torch.zeros(1, 2), torch.tensor([[True, False]]), reduction="max")
+
+
+def test_self_teaching_kl_is_zero_for_identical_and_matches_torch_kl():
+    g = torch.Generator().manual_seed(2)
+    s = torch.randn(3, 4, generator=g)
+    assert float(self_teaching_kl(s, s)) == pytest.approx(0.0, abs=1e-7)
+    t = torch.randn(3, 4, generator=g)
+    expected = sum(ref_kl(s[i].double(), t[i].double(), 2.0) for i in range(3)) / 3
+    assert float(self_teaching_kl(s, t, temperature=2.0)) == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_teacher_is_detached_in_self_teaching():
+    q, p, t = _reps(3)
+    loss = get_loss("dst", n_passages=N, beta=1.0, sigma=0.0)(q, p, t)  # KL_p only
+    gq, gt = torch.autograd.grad(loss, (q, t))
+    assert torch.count_nonzero(gq) == 0  # clean queries are only the teacher here
+    assert torch.count_nonzero(gt) > 0
+
+
+def test_typo_cl_mp_equals_typo_cl_for_one_variant():
+    g = torch.Generator().manual_seed(4)
+    q, p, t = torch.randn(B, D, generator=g), torch.randn(B * N, D, generator=g), torch.randn(B, D, generator=g)
+    a = get_loss("typo_cl", n_passages=N)(q, p, t)
+    b = get_loss("typo_cl_mp", n_passages=N)(q, p, t)
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_mp_infonce_with_gamma_zero_is_infonce():
+    q, p, t = _reps(5)
+    assert torch.allclose(get_loss("mp_infonce", n_passages=N, gamma=0.0)(q, p, t),
+                          get_loss("infonce", n_passages=N)(q, p, t))
+
+
+def test_objectives_check_their_inputs():
+    q, p, t = _reps()
+    with pytest.raises(ValueError, match="typo'd"):
+        get_loss("mp_infonce", n_passages=N)(q, p, None)
+    with pytest.raises(ValueError, match="n_passages"):
+        get_loss("infonce", n_passages=N + 1)(q, p, t)
+    with pytest.raises(ValueError, match="multiple"):
+        get_loss("dst", n_passages=N)(q, p, t[:-1])
+    with pytest.raises(ValueError, match="gamma"):
+        get_loss("mp_infonce", gamma=1.5)
+    with pytest.raises(TypeError):
+        get_loss("mp_infonce", gama=0.5)  # a misspelt hyperparameter is not silently ignored
+
+
+def test_registry_lists_built_ins_and_unknown_name_lists_known():
+    assert set(BUILT_IN) <= set(available_losses())
+    with pytest.raises(KeyError) as err:
+        get_loss("mp_infonse")
+    message = str(err.value)
+    assert "mp_infonse" in message and all(name in message for name in BUILT_IN)
+
+
+def test_register_loss_decorator_and_duplicate_names():
+    @register_loss("test_only_zero")
+    class Zero(TypoObjective):
+        uses_typos = False
+
+        def forward(self, q_reps, p_reps, typo_q_reps=None):
+            return (q_reps.sum() * 0)
+
+    try:
+        assert "test_only_zero" in available_losses()
+        assert float(get_loss("test_only_zero", n_passages=N)(*_reps())) == 0.0
+        with pytest.raises(ValueError, match="already registered"):
+            register_loss("test_only_zero")(type("Other", (TypoObjective,), {}))
+    finally:
+        registry_module._REGISTRY.pop("test_only_zero")
+
+
+def test_entry_point_objectives_are_discovered(monkeypatch):
+    class FakeEntryPoint:
+        name, value = "from_another_package", "pkg:Loss"
+
+        def load(self):
+            class Loss(TypoObjective):
+                uses_typos = False
+
+                def forward(self, q_reps, p_reps, typo_q_reps=None):
+                    return q_reps.sum() * 0 + 7.0
+            return Loss
+
+    class Broken(FakeEntryPoint):
+        name, value = "broken_plugin", "missing:Thing"
+
+        def load(self):
+            raise ImportError("no module named missing")
+
+    monkeypatch.setattr(registry_module, "entry_points",
+                        lambda group: [FakeEntryPoint(), Broken()] if group == "tevatron.losses" else [])
+    monkeypatch.setattr(registry_module, "_entry_points_loaded", False)
+    try:
+        names = available_losses()
+        assert "from_another_package" in names and "broken_plugin" not in names
+        assert float(get_loss("from_another_package", n_passages=N)(*_reps())) == 7.0
+    finally:
+        registry_module._REGISTRY.pop("from_another_package", None)
+
+
+def test_installed_distribution_declares_the_entry_points():
+    from importlib.metadata import entry_points
+
+    declared = {ep.name for ep in entry_points(group="tevatron.losses")}
+    assert set(BUILT_IN) <= declared

@@ -1,0 +1,195 @@
+"""The typo generator: determinism, per-script properties, edge cases, the command-line tool."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+import warnings
+
+import pytest
+
+from mpcl_tevatron.typos import LAYOUTS, TYPO_TYPES, TypoGenerator, make_typos, stopwords
+from mpcl_tevatron.typos.keyboards import neighbour_map
+from mpcl_tevatron.typos.scripts import script_of
+
+from .conftest import ROOT
+
+SAMPLES = {
+    "en": "What is the capital city of Germany in Europe",
+    "de": "Welche Straße führt über die große Brücke",
+    "es": "Cuál es la capital de Alemania y España",
+    "tr": "Almanyanın başkenti neresidir acaba şimdi",
+    "el": "Ποια είναι η πρωτεύουσα της Γερμανίας",
+    "ru": "Какой город является столицей Германии",
+    "ar": "ما هي عاصمة ألمانيا الاتحادية",
+    "hi": "जर्मनी की राजधानी क्या है बताइए",
+    "th": "เมืองหลวงของประเทศเยอรมนีคืออะไร",
+    "vi": "Thủ đô của nước Đức là thành phố nào",
+    "zh": "德国的首都是哪个城市",
+    "fr": "Quelle est la capitale de l'Allemagne",  # any Latin-script language
+}
+SCRIPT = {"en": "LATIN", "de": "LATIN", "es": "LATIN", "tr": "LATIN", "vi": "LATIN", "fr": "LATIN",
+          "el": "GREEK", "ru": "CYRILLIC", "ar": "ARABIC", "hi": "DEVANAGARI", "th": "THAI", "zh": "CJK"}
+
+
+def _changed_chars(a: str, b: str) -> str:
+    """Characters of b not accounted for by a (a multiset difference)."""
+    from collections import Counter
+
+    return "".join((Counter(b) - Counter(a)).elements())
+
+
+@pytest.mark.parametrize("lang", sorted(SAMPLES))
+def test_variants_are_distinct_differ_from_text_and_stay_in_script(lang):
+    text = SAMPLES[lang]
+    variants = make_typos(text, 10, seed=3, lang=lang)
+    assert len(variants) == 10 and len(set(variants)) == 10 and text not in variants
+    for v in variants:
+        for ch in _changed_chars(text, v):
+            cat = unicodedata.category(ch)
+            assert cat[0] in "LM", (lang, v, ch)
+            assert script_of(ch) == SCRIPT[lang] or script_of(ch) == "", (lang, v, ch)
+
+
+@pytest.mark.parametrize("lang", sorted(SAMPLES))
+def test_one_word_per_variant_by_default(lang):
+    text = SAMPLES[lang]
+    words = text.split()
+    for v in make_typos(text, 8, seed=1, lang=lang):
+        if " " in text:
+            assert len(v.split()) == len(words)
+            assert sum(a != b for a, b in zip(words, v.split())) == 1
+
+
+def test_same_inputs_same_variants_in_another_process():
+    code = ("import json,sys; sys.path.insert(0, %r); from mpcl_tevatron.typos import make_typos; "
+            "print(json.dumps([make_typos(t, 5, seed=7, lang=l) for l, t in %r]))") % (ROOT, sorted(SAMPLES.items()))
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, PYTHONHASHSEED=h)).stdout for h in ("1", "999")}
+    assert len(outs) == 1
+    here = [make_typos(t, 5, seed=7, lang=l) for l, t in sorted(SAMPLES.items())]
+    assert json.loads(outs.pop()) == here
+
+
+def test_seed_and_settings_change_the_variants():
+    t = SAMPLES["en"]
+    assert make_typos(t, 5, seed=0) != make_typos(t, 5, seed=1)
+    assert make_typos(t, 5, seed=0) == make_typos(t, 5, seed=0)
+
+
+def test_stop_words_and_short_words_are_never_edited():
+    gen = TypoGenerator(lang="en")
+    text = "the of and Germany"
+    for v in gen.variants(text, 10, seed=0):
+        assert v.startswith("the of and ")
+    assert {"the", "of", "and"} <= stopwords("en")
+    assert all(stopwords(lang) for lang in ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"))
+
+
+def test_query_without_eligible_word_is_returned_unchanged_and_counted():
+    gen = TypoGenerator(lang="en")
+    assert gen.variants("the of an", 4) == ["the of an"]
+    assert gen.variants("", 3) == [""]
+    assert gen.stats.unchanged == 2 and gen.stats.queries == 2
+
+
+def test_more_variants_than_exist_returns_what_exists_with_a_warning():
+    gen = TypoGenerator(lang="en", types=["swap"])
+    with pytest.warns(UserWarning, match="distinct"):
+        out = gen.variants("abc", 10)
+    assert sorted(out) == ["acb", "bac"]
+    assert gen.stats.short == 1
+
+
+def test_each_type_alone_does_what_it_says():
+    word = "keyboard"
+    for kind in TYPO_TYPES:
+        for v in make_typos(word, 5, seed=2, types=[kind]):
+            if kind == "insert":
+                assert len(v) == len(word) + 1
+            elif kind == "delete":
+                assert len(v) == len(word) - 1
+            elif kind == "swap":
+                assert sorted(v) == sorted(word) and len(v) == len(word)
+            else:
+                diff = [(a, b) for a, b in zip(word, v) if a != b]
+                assert len(v) == len(word) and len(diff) == 1
+                if kind == "keyboard":
+                    assert diff[0][1] in neighbour_map("en")[diff[0][0]]
+
+
+@pytest.mark.parametrize("lang", sorted(LAYOUTS))
+def test_keyboard_typos_use_the_languages_layout(lang):
+    text = SAMPLES[lang]
+    nb = neighbour_map(lang)
+    assert nb, lang
+    for v in make_typos(text, 6, seed=5, lang=lang, types=["keyboard"]):
+        diff = [(a, b) for a, b in zip(text, v) if a != b]
+        assert len(diff) == 1, (lang, v)
+        assert diff[0][1].lower() in nb[diff[0][0].lower()], (lang, diff)
+
+
+def test_layout_neighbours_are_symmetric_and_real():
+    assert neighbour_map("en")["s"] == frozenset("awedxz")
+    assert "z" in neighbour_map("de")["t"] and "y" not in neighbour_map("de")["t"]  # QWERTZ
+    assert "ñ" in neighbour_map("es")["l"]
+    for lang in LAYOUTS:
+        nb = neighbour_map(lang)
+        for a, around in nb.items():
+            for b in around:
+                assert a in nb[b], (lang, a, b)
+
+
+def test_chinese_has_no_keyboard_typos_but_the_other_four_work():
+    assert not neighbour_map("zh")
+    with pytest.warns(UserWarning, match="only 0 distinct"):
+        assert make_typos(SAMPLES["zh"], 3, lang="zh", types=["keyboard"]) == []
+    assert len(make_typos(SAMPLES["zh"], 8, lang="zh")) == 8
+
+
+def test_rate_edits_a_fraction_of_the_eligible_words():
+    text = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"
+    for v in make_typos(text, 5, seed=0, rate=0.5, types=["substitute"]):
+        assert sum(a != b for a, b in zip(text.split(), v.split())) == 5
+    for v in make_typos(text, 5, seed=0, n_words=2, types=["substitute"]):
+        assert sum(a != b for a, b in zip(text.split(), v.split())) == 2
+
+
+def test_bad_settings_are_errors():
+    with pytest.raises(ValueError, match="unknown typo types"):
+        TypoGenerator(types=["teleport"])
+    with pytest.raises(ValueError, match="rate"):
+        TypoGenerator(rate=0)
+    with pytest.raises(ValueError, match="k must be"):
+        make_typos("hello world", -1)
+
+
+def test_cli_writes_seeded_copies_with_the_same_ids(tmp_path):
+    src = tmp_path / "q.tsv"
+    src.write_text("1\tWhat is the capital of Germany\n2\tthe of\n")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(out),
+                           "--copies", "3", "--seed", "10"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(os.listdir(out))
+    assert files == ["q.typo0.tsv", "q.typo1.tsv", "q.typo2.tsv"]
+    rows = [(out / f).read_text().splitlines() for f in files]
+    assert all([r.split("\t")[0] for r in rs] == ["1", "2"] for rs in rows)
+    assert all(rs[1] == "2\tthe of" for rs in rows)  # nothing eligible: unchanged
+    assert len({rs[0] for rs in rows}) == 3
+    assert rows[1][0].split("\t")[1] == make_typos("What is the capital of Germany", 1, seed=11)[0]
+    assert "6 queries typo'd; 3 unchanged" in proc.stderr  # 3 copies x 2 queries
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"query_id": "1", "query": "ok"}\nnot json\n')
+    proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(bad), "--out_dir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and f"{bad}:2" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(tmp_path / "missing.tsv"),
+                           "--out_dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "no such file" in proc.stderr

@@ -1,0 +1,133 @@
+"""Tevatron v1 adapter: training-data reading, dataset, collator, driver argument errors."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from mpcl_tevatron.arguments import TypoArguments
+from mpcl_tevatron.io import InputError, read_train_jsonl
+
+from .conftest import run_module
+
+pytest.importorskip("tevatron.trainer", reason="Tevatron v1 (pip install tevatron) is not installed")
+
+from mpcl_tevatron.adapters.v1 import TypoQPCollator, TypoTrainDataset, tokenize  # noqa: E402
+
+
+def _write(tmp_path, lines, name="train.jsonl"):
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+GOOD = json.dumps({"query": "where is the abc found", "positive_passages": [{"docid": "1", "title": "t",
+                   "text": "abc is found"}], "negative_passages": [{"docid": "2", "text": "xyz"}]})
+
+
+def test_bad_training_lines_name_file_and_line(tmp_path):
+    cases = {
+        "not json": "not valid JSON",
+        json.dumps({"positives": ["p"]}): "missing 'query'",
+        json.dumps({"query": "q", "positive_passages": []}): "no positive passage",
+        json.dumps({"query": [101, 102], "positives": ["p"]}): "must be text",
+        json.dumps({"query": "q", "positives": [{"title": "no text"}]}): "a passage must be",
+    }
+    for bad, message in cases.items():
+        path = _write(tmp_path, [GOOD, bad])
+        with pytest.raises(InputError, match=message) as err:
+            read_train_jsonl([path])
+        assert f"{path}:2" in str(err.value)
+    with pytest.raises(FileNotFoundError):
+        read_train_jsonl([str(tmp_path / "missing.jsonl")])
+
+
+def test_empty_queries_are_skipped_and_counted(tmp_path):
+    empty = json.dumps({"query": "  ", "positives": ["p"]})
+    groups, skipped = read_train_jsonl([_write(tmp_path, [GOOD, empty, GOOD])])
+    assert len(groups) == 2 and skipped == 1
+    assert groups[0]["positives"] == ["t abc is found"] and groups[0]["negatives"] == ["xyz"]
+
+
+def _dataset(tiny_model_dir, k=3, augment=0.0, epoch=0):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    data_args = SimpleNamespace(q_max_len=32, p_max_len=16, train_n_passages=3, positive_passage_no_shuffle=False,
+                                negative_passage_no_shuffle=False)
+    groups = [{"query": f"where is the city {w} found", "positives": [f"{w} is found"],
+               "negatives": [f"neg {i}" for i in range(4)]} for w in ("abc", "north", "river", "south")]
+    typo_args = TypoArguments(loss="mp_infonce", typo_variants=k, typo_augment_prob=augment, typo_seed=1)
+    trainer = SimpleNamespace(state=SimpleNamespace(epoch=epoch), args=SimpleNamespace(seed=42))
+    return TypoTrainDataset(data_args, groups, tok, typo_args, trainer=trainer), tok
+
+
+def test_dataset_items_carry_k_deterministic_variants_regenerated_per_epoch(tiny_model_dir):
+    ds, tok = _dataset(tiny_model_dir)
+    q, passages, typos = ds[1]
+    assert len(passages) == 3 and len(typos) == 3
+    assert q["input_ids"][0] == tok.cls_token_id and len(q["input_ids"]) <= 32
+    again, _ = _dataset(tiny_model_dir)
+    assert [t["input_ids"] for t in again[1][2]] == [t["input_ids"] for t in typos]
+    later, _ = _dataset(tiny_model_dir, epoch=1)
+    assert [t["input_ids"] for t in later[1][2]] != [t["input_ids"] for t in typos]
+    texts = ds.typo_variants("where is the city north found", 0)
+    assert len(set(texts)) == 3 and all(t != "where is the city north found" for t in texts)
+
+
+def test_typo_augmentation_replaces_some_queries(tiny_model_dir):
+    always, _ = _dataset(tiny_model_dir, augment=1.0)
+    never, _ = _dataset(tiny_model_dir, augment=0.0)
+    for i in range(4):
+        assert always[i][0]["input_ids"] in [t["input_ids"] for t in always[i][2]]
+        assert never[i][0]["input_ids"] not in [t["input_ids"] for t in never[i][2]]
+
+
+def test_collator_shapes_and_query_major_typo_order(tiny_model_dir):
+    ds, tok = _dataset(tiny_model_dir, k=2)
+    features = [ds[i] for i in range(4)]
+    q, p, t = TypoQPCollator(tok, max_q_len=32, max_p_len=16)(features)
+    assert q["input_ids"].shape[0] == 4 and p["input_ids"].shape[0] == 12 and t["input_ids"].shape[0] == 8
+    assert t["input_ids"][2].tolist()[:len(features[1][2][0]["input_ids"])] == features[1][2][0]["input_ids"]
+    assert q["attention_mask"].shape == q["input_ids"].shape
+    no_typos, _ = _dataset(tiny_model_dir, k=0)
+    assert TypoQPCollator(tok)([no_typos[0], no_typos[1]])[2] is None
+
+
+def test_tokenize_handles_pre_tokenized_ids(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    ids = tokenize(tok, [10, 11, 12, 13, 14], max_length=5)["input_ids"]
+    assert ids == [tok.cls_token_id, 10, 11, 12, tok.sep_token_id]
+    assert tokenize(tok, "abc", 8, prefix="where ")["input_ids"] == tok("where abc")["input_ids"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--typo_variants", "-1"], "--typo_variants must be >= 0"),
+    (["--loss", "nope"], "known losses: dst, dst_mp, dual_infonce, infonce, mp_infonce"),
+    (["--loss", "mp_infonce"], "give --typo_variants >= 1"),
+    (["--typo_augment_prob", "2"], "typo_augment_prob must be in [0, 1]"),
+])
+def test_driver_argument_errors(tmp_path, tiny_model_dir, extra, message):
+    proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                      tmp_path / "out", "--do_train", *extra, check=False)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_driver_bad_training_file_is_one_line_error(tmp_path, tiny_model_dir):
+    d = tmp_path / "train"
+    d.mkdir()
+    _write(d, [GOOD, "{broken"])
+    proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                      tmp_path / "out", "--do_train", "--train_dir", d, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().endswith(f"{d}/train.jsonl:2: not valid JSON "
+                                                                 "(Expecting property name enclosed in double quotes)")
+    assert "Traceback" not in proc.stderr
+
+
+def test_driver_help_lists_the_objectives():
+    out = run_module("mpcl_tevatron.driver.train", "--help").stdout
+    assert "mp_infonce" in out and "--typo_variants" in out and "--negatives_x_device" in out

@@ -1,0 +1,75 @@
+"""XMRC from XQuAD-R (shared data) and from malformed SQuAD files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from mpcl_tevatron.io import InputError
+from mpcl_tevatron.xmrc import build_train_groups, load_squad, split_articles
+from mpcl_tevatron.xmrc.build import build
+
+from .conftest import SHARED
+
+needs_xquad = pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data/xquad-r is not beside the repo")
+
+# Candidate counts from the LAReQA README.
+LAREQA_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244, "ru": 1219,
+                     "th": 852, "tr": 1167, "vi": 1209, "zh": 1196}
+
+
+@needs_xquad
+@pytest.mark.parametrize("lang", sorted(LAREQA_CANDIDATES))
+def test_xquad_r_matches_lareqa_counts(lang):
+    m = load_squad(os.path.join(SHARED, f"{lang}.json"), lang)
+    assert len(m.candidates) == LAREQA_CANDIDATES[lang]
+    assert len(m.queries) == 1190 and not m.problems
+    assert all(len(docs) == 1 for docs in m.qrels.values())
+
+
+@needs_xquad
+def test_train_split_is_english_and_article_disjoint(tmp_path):
+    manifest = build(SHARED, str(tmp_path), langs=["en", "de"], copies=2, progress=False)
+    train_articles = set(manifest["split"]["train_articles"])
+    assert train_articles.isdisjoint(manifest["split"]["eval_articles"])
+    en = load_squad(os.path.join(SHARED, "en.json"), "en")
+    train_q = [json.loads(l)["query_id"] for l in open(tmp_path / "train" / "train.jsonl")]
+    eval_q = [json.loads(l)["query_id"] for l in open(tmp_path / "de" / "queries.jsonl")]
+    assert set(train_q).isdisjoint(eval_q)
+    assert {en.query_article[q] for q in train_q} == train_articles
+    assert sorted(os.listdir(tmp_path / "de" / "typos")) == ["queries.typo0.jsonl", "queries.typo1.jsonl"]
+    assert manifest["languages"]["de"]["queries"] == len(eval_q)
+    assert len(manifest["checksums"]["en.json"]) == 64
+
+
+def test_train_groups_use_same_paragraph_then_article_negatives():
+    data = {"data": [{"title": "A", "paragraphs": [
+        {"context": "One. Two. Three.", "sentence_breaks": [[0, 4], [5, 9], [10, 16]],
+         "qas": [{"id": "q1", "question": "Which two?", "answers": [{"answer_start": 5, "text": "Two"}]}]},
+        {"context": "Four.", "sentence_breaks": [[0, 5]], "qas": []}]}]}
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(data, f)
+    m = load_squad(f.name, "xx")
+    (g,) = build_train_groups(m)
+    assert g["positive_passages"][0]["text"] == "Two."
+    assert [p["text"] for p in g["negative_passages"]] == ["One.", "Three.", "Four."]
+    assert split_articles(48) == (list(range(24)), list(range(24, 48)))
+
+
+def test_malformed_squad_is_counted_by_id_or_rejected(tmp_path):
+    data = {"data": [{"title": "A", "paragraphs": [{"context": "One. Two.", "sentence_breaks": [[0, 4], [5, 9]],
+        "qas": [{"id": "ok", "question": "One?", "answers": [{"answer_start": 0, "text": "One"}]},
+                {"id": "empty", "question": " ", "answers": [{"answer_start": 0, "text": "One"}]},
+                {"id": "outside", "question": "Where?", "answers": [{"answer_start": 99, "text": "x"}]}]}]}]}
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(data))
+    m = load_squad(str(path), "xx")
+    assert [q for q, _ in m.queries] == ["ok"]
+    assert m.problems == [("empty", "empty question"), ("outside", "answer falls in no sentence")]
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(InputError, match="not a SQuAD-format"):
+        load_squad(str(tmp_path / "bad.json"), "xx")
