@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from typing import Dict, Iterable, Mapping, Sequence
+from typing import Dict, Iterator, List, Mapping, Sequence, Tuple
 
 from .io import InputError
 
 DEFAULT_METRICS = ("mrr@10", "ndcg@10", "recall@100", "map@20")
+
+
+def _fields(path: str) -> Iterator[Tuple[int, List[str]]]:
+    """(line number, whitespace-split fields) of each non-blank line."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if parts:
+                yield lineno, parts
 
 
 def read_run(path: str, name: str = None):
@@ -16,24 +27,18 @@ def read_run(path: str, name: str = None):
     ``tevatron.faiss_retriever --save_text`` writes) or a 6-column TREC run; the format is told per line."""
     from ranx import Run
 
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
     run: Dict[str, Dict[str, float]] = defaultdict(dict)
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) == 3:
-                qid, docid, score = parts
-            elif len(parts) == 6:
-                qid, _, docid, _, score, _ = parts
-            else:
-                raise InputError(f"{path}:{lineno}: expected 'qid docid score' or a 6-column TREC line")
-            try:
-                run[qid][docid] = float(score)
-            except ValueError:
-                raise InputError(f"{path}:{lineno}: score {score!r} is not a number") from None
+    for lineno, parts in _fields(path):
+        if len(parts) == 3:
+            qid, docid, score = parts
+        elif len(parts) == 6:
+            qid, _, docid, _, score, _ = parts
+        else:
+            raise InputError(f"{path}:{lineno}: expected 'qid docid score' or a 6-column TREC line")
+        try:
+            run[qid][docid] = float(score)
+        except ValueError:
+            raise InputError(f"{path}:{lineno}: score {score!r} is not a number") from None
     return Run(dict(run), name=name or os.path.basename(path))
 
 
@@ -51,17 +56,11 @@ def read_qrels(path: str):
     """A ranx ``Qrels`` from a TREC qrels file."""
     from ranx import Qrels
 
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
     qrels: Dict[str, Dict[str, int]] = defaultdict(dict)
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 4:
-                raise InputError(f"{path}:{lineno}: expected 'qid 0 docid relevance'")
-            qrels[parts[0]][parts[2]] = int(parts[3])
+    for lineno, parts in _fields(path):
+        if len(parts) != 4 or not parts[3].lstrip("-").isdigit():
+            raise InputError(f"{path}:{lineno}: expected 'qid 0 docid relevance'")
+        qrels[parts[0]][parts[2]] = int(parts[3])
     return Qrels(dict(qrels))
 
 

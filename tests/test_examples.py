@@ -1,0 +1,36 @@
+"""The examples run, so they never rot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+EXAMPLES = os.path.join(ROOT, "examples")
+
+
+def _run(name, *args):
+    proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, name), *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_make_typos_example():
+    out = _run("make_typos.py").splitlines()
+    assert len(out) == 9 and {line.split()[0] for line in out} == {"en", "ru", "hi"}
+
+
+def test_objectives_example():
+    out = _run("objectives.py")
+    assert "mp_infonce" in out and "dst_mp" in out
+
+
+def test_score_run_example(tmp_path):
+    (tmp_path / "qrels.txt").write_text("q1 0 d1 1\nq2 0 d2 1\nq3 0 d3 1\n")
+    (tmp_path / "a.txt").write_text("q1\td1\t2\nq2\td2\t2\nq3\td1\t2\nq3\td3\t1\n")
+    (tmp_path / "b.txt").write_text("q1\td2\t2\nq1\td1\t1\nq2\td1\t2\nq3\td3\t2\n")
+    out = _run("score_run.py", tmp_path / "qrels.txt", tmp_path / "a.txt", tmp_path / "b.txt")
+    assert "mrr@10" in out.lower() or "MRR@10" in out
