@@ -64,7 +64,7 @@ def stopwords(lang: str) -> FrozenSet[str]:
     return frozenset(w.lower() for w in stopwordsiso.stopwords(lang))
 
 
-def _stable_seed(*parts) -> int:
+def stable_seed(*parts) -> int:
     digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
@@ -115,7 +115,7 @@ class TypoGenerator:
         if not spans:
             self.stats.unchanged += 1
             return [text]
-        rng = random.Random(_stable_seed(seed, self.lang, self.types, self.n_words, self.rate, text))
+        rng = random.Random(stable_seed(seed, self.lang, self.types, self.n_words, self.rate, text))
         offset = rng.randrange(len(self.types))
         out: List[str] = []
         seen = {text}

@@ -7,7 +7,7 @@ from tevatron.data import EncodeDataset, TrainDataset
 
 from ...arguments import TypoArguments
 from ...typos import TypoGenerator
-from ...typos.generator import _stable_seed
+from ...typos.generator import stable_seed  # the same seeding as the variants themselves
 
 
 def tokenize(tokenizer, text: Union[str, Sequence[int]], max_length: int, prefix: str = "") -> dict:
@@ -50,7 +50,7 @@ class TypoTrainDataset(TrainDataset):
         k = self.typo_args.typo_variants
         if k == 0:
             return []
-        seed = _stable_seed(self.typo_args.typo_seed, epoch)
+        seed = stable_seed(self.typo_args.typo_seed, epoch)
         found = self.generator.variants(query, k, seed=seed) or [query]
         return [found[i % len(found)] for i in range(k)]
 
@@ -61,7 +61,7 @@ class TypoTrainDataset(TrainDataset):
         variants = self.typo_variants(query, epoch)
         p = self.typo_args.typo_augment_prob
         if p > 0:
-            rng = random.Random(_stable_seed("augment", self.typo_args.typo_seed, epoch, item))
+            rng = random.Random(stable_seed("augment", self.typo_args.typo_seed, epoch, item))
             if rng.random() < p:
                 encoded_query = self.create_one_example(rng.choice(variants), is_query=True)
         typo_queries = [self.create_one_example(v, is_query=True) for v in variants]
