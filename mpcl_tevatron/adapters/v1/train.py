@@ -71,9 +71,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
                         level=logging.INFO if training_args.process_index == 0 else logging.WARN)
     set_seed(training_args.seed)
+    # Under torchrun, reading .device sets up the process group that --negatives_x_device needs when the
+    # model is built below.
     logger.info("device %s, process %d of %d", training_args.device, training_args.process_index,
-                training_args.world_size)  # under torchrun,
-    # reading .device sets up the process group that --negatives_x_device needs when the model is built
+                training_args.world_size)
     groups, _ = load_groups(data_args, data_args.passage_field_separator)
     n = data_args.train_n_passages
     if n > 1 and any(not g["negatives"] for g in groups):
