@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from .encoder_config import EncoderConfig
 from .losses import available_losses
 from .typos import TYPO_TYPES
 
@@ -26,11 +27,19 @@ class TypoArguments:
     beta: float = field(default=0.5, metadata={"help": "weight of self-teaching (dst, dst_mp)"})
     sigma: float = field(default=0.2, metadata={"help": "weight of the query-side KL in self-teaching"})
     temperature: float = field(default=1.0, metadata={"help": "temperature of the self-teaching teacher"})
-    pooling: str = field(default="cls", metadata={
-        "help": "cls (Tevatron v1's own) or mean; saved with the model so the encode step uses it"})
-    normalize: bool = field(default=False, metadata={"help": "L2-normalise representations"})
-    query_prefix: str = field(default="", metadata={"help": "text put before every query (e5: 'query: ')"})
-    passage_prefix: str = field(default="", metadata={"help": "text put before every passage (e5: 'passage: ')"})
+    freeze_word_embeddings: bool = field(default=False, metadata={
+        "help": "keep the word-embedding table fixed: multilingual vocabularies (250k rows in e5) make it most of "
+                "the model, and its optimizer update most of a CPU training step"})
+    # The four encoder settings default to the base model's own (its mpcl_config.json, or a known hub name's,
+    # else Tevatron's CLS); a flag overrides. They are saved with the model so the encode step uses them.
+    pooling: Optional[str] = field(default=None, metadata={
+        "help": "cls (Tevatron v1's own) or mean (default: the base model's own, else cls)"})
+    normalize: Optional[bool] = field(default=None, metadata={
+        "help": "L2-normalise representations (default: the base model's own, else no)"})
+    query_prefix: Optional[str] = field(default=None, metadata={
+        "help": "text put before every query (default: the base model's own, e.g. e5's 'query: ', else none)"})
+    passage_prefix: Optional[str] = field(default=None, metadata={
+        "help": "text put before every passage (default: the base model's own, e.g. e5's 'passage: ')"})
 
     def validate(self) -> Optional[str]:
         """An argument error message, or None."""
@@ -43,7 +52,7 @@ class TypoArguments:
             return f"unknown --typo_types {bad}; known: {' '.join(TYPO_TYPES)}"
         if not 0.0 <= self.typo_augment_prob <= 1.0:
             return f"--typo_augment_prob must be in [0, 1], got {self.typo_augment_prob}"
-        if self.pooling not in ("cls", "mean"):
+        if self.pooling not in (None, "cls", "mean"):
             return f"--pooling must be cls or mean, got {self.pooling!r}"
         from .losses import get_loss_class
 
@@ -52,6 +61,15 @@ class TypoArguments:
         if self.typo_augment_prob > 0 and self.typo_variants < 1:
             return "--typo_augment_prob needs --typo_variants >= 1"
         return None
+
+    def resolve_encoder(self, model_name_or_path: str) -> EncoderConfig:
+        """The encoder settings: each flag given wins, the rest come from the base model (filled in here)."""
+        base = EncoderConfig.for_model(model_name_or_path)
+        for name in ("pooling", "normalize", "query_prefix", "passage_prefix"):
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(base, name))
+        return EncoderConfig(pooling=self.pooling, normalize=self.normalize, query_prefix=self.query_prefix,
+                             passage_prefix=self.passage_prefix)
 
     def loss_hyperparameters(self, n_passages: int) -> dict:
         return dict(n_passages=n_passages, gamma=self.gamma, beta=self.beta, sigma=self.sigma,

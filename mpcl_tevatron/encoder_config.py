@@ -2,8 +2,8 @@
 
 ``mpcl_config.json`` in a model directory records pooling, normalisation and text prefixes, so the encode
 step embeds queries and passages exactly as training did (and as e5-style models need: mean pooling,
-L2 normalisation, "query: " / "passage: "). A directory without it gets Tevatron v1's defaults: CLS pooling,
-no normalisation, no prefix.
+L2 normalisation, "query: " / "passage: "). A hub name in ``KNOWN_ENCODERS`` gets that model's published
+settings; anything else gets Tevatron v1's defaults: CLS pooling, no normalisation, no prefix.
 """
 
 from __future__ import annotations
@@ -31,12 +31,50 @@ class EncoderConfig:
             json.dump(asdict(self), f, indent=2)
 
     @classmethod
+    def for_model(cls, name_or_path: str) -> "EncoderConfig":
+        """A model directory's ``mpcl_config.json``; else its sentence-transformers modules (pooling, Normalize,
+        prompts); else a known hub model's settings; else the defaults."""
+        if os.path.isfile(os.path.join(name_or_path, CONFIG_NAME)):
+            return cls.load(name_or_path)
+        if os.path.isfile(os.path.join(name_or_path, "modules.json")):
+            return cls.from_sentence_transformers(name_or_path)
+        known = KNOWN_ENCODERS.get(name_or_path.rstrip("/"))
+        return cls(**asdict(known)) if known else cls()
+
+    @classmethod
     def load(cls, directory: str) -> "EncoderConfig":
         path = os.path.join(directory, CONFIG_NAME)
         if not os.path.isfile(path):
             return cls()
         with open(path) as f:
             return cls(**json.load(f))
+
+    @classmethod
+    def from_sentence_transformers(cls, directory: str) -> "EncoderConfig":
+        """Read a sentence-transformers model directory's Pooling and Normalize modules and its prompts."""
+        with open(os.path.join(directory, "modules.json")) as f:
+            modules = json.load(f)
+        out = cls()
+        for module in modules:
+            kind = module.get("type", "").rsplit(".", 1)[-1]
+            if kind == "Normalize":
+                out.normalize = True
+            elif kind == "Pooling":
+                with open(os.path.join(directory, module["path"], "config.json")) as f:
+                    pooling = json.load(f)
+                modes = [m for m in ("cls_token", "mean_tokens") if pooling.get(f"pooling_mode_{m}")]
+                others = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v
+                          and k[len("pooling_mode_"):] not in ("cls_token", "mean_tokens")]
+                if len(modes) != 1 or others:
+                    raise ValueError(f"{directory}: pooling {modes + others} is not supported (cls or mean only)")
+                out.pooling = "cls" if modes[0] == "cls_token" else "mean"
+        st_config = os.path.join(directory, "config_sentence_transformers.json")
+        if os.path.isfile(st_config):
+            with open(st_config) as f:
+                prompts = json.load(f).get("prompts") or {}
+            out.query_prefix = prompts.get("query", "")
+            out.passage_prefix = prompts.get("passage", prompts.get("document", ""))
+        return out
 
     def pool(self, hidden: Tensor, attention_mask: Tensor) -> Tensor:
         if self.pooling == "cls":
@@ -47,3 +85,16 @@ class EncoderConfig:
         else:
             raise ValueError(f"unknown pooling {self.pooling!r}")
         return torch.nn.functional.normalize(reps, dim=-1) if self.normalize else reps
+
+
+#: e5 models (intfloat's model cards): mean pooling, L2 normalisation, "query: " / "passage: ".
+E5 = EncoderConfig(pooling="mean", normalize=True, query_prefix="query: ", passage_prefix="passage: ")
+#: Hub models whose directories carry no ``mpcl_config.json``, for users with a network.
+KNOWN_ENCODERS = {
+    **{f"intfloat/{name}": E5 for name in ("multilingual-e5-small", "multilingual-e5-base",
+                                           "multilingual-e5-large", "e5-small-v2", "e5-base-v2", "e5-large-v2")},
+    "sentence-transformers/all-MiniLM-L6-v2": EncoderConfig(pooling="mean", normalize=True),
+    "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2": EncoderConfig(pooling="mean"),
+    "bert-base-multilingual-cased": EncoderConfig(),
+    "bert-base-uncased": EncoderConfig(),
+}

@@ -6,7 +6,7 @@ import os
 from collections import defaultdict
 from typing import Dict, Iterator, List, Mapping, Sequence, Tuple
 
-from .io import InputError
+from .io import InputError, atomic_open
 
 DEFAULT_METRICS = ("mrr@10", "ndcg@10", "recall@100", "map@20")
 
@@ -44,12 +44,10 @@ def read_run(path: str, name: str = None):
 
 def write_qrels(path: str, qrels: Mapping[str, Mapping[str, int]]) -> None:
     """TREC qrels (``qid 0 docid rel``), written atomically."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_open(path) as f:
         for qid, docs in qrels.items():
             for docid, rel in docs.items():
                 f.write(f"{qid} 0 {docid} {rel}\n")
-    os.replace(tmp, path)
 
 
 def read_qrels(path: str):

@@ -8,16 +8,32 @@ Query files: Tevatron's TSV (``qid<TAB>text``) or JSONL with ``query_id``/``quer
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import IO, Iterable, Iterator, List, Optional, Tuple
 
 logger = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
     """Bad input file content; the message names the file and line."""
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = "w") -> Iterator[IO]:
+    """Open ``path + ".partial"`` for writing and rename it to ``path`` only when the block completes: an
+    interrupted write never leaves a file that looks finished (resumable recipes rely on this)."""
+    tmp = path + ".partial"
+    try:
+        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    os.replace(tmp, path)
 
 
 def _require_file(path: str) -> None:
@@ -72,15 +88,13 @@ def read_queries(path: str) -> List[Tuple[str, str]]:
 def write_queries(path: str, queries: Iterable[Tuple[str, str]]) -> None:
     """Write [(qid, text)] as TSV, or as JSONL carrying both Tevatron v1 (text_id/text) and v2
     (query_id/query) keys, atomically (a partial file never appears under ``path``)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_open(path) as f:
         for qid, text in queries:
             if is_jsonl(path):
                 f.write(json.dumps({"query_id": qid, "query": text, "text_id": qid, "text": text},
                                    ensure_ascii=False) + "\n")
             else:
                 f.write(f"{qid}\t{_one_line(text)}\n")
-    os.replace(tmp, path)
 
 
 def _one_line(text: str) -> str:

@@ -15,7 +15,7 @@ fi
 export TOKENIZERS_PARALLELISM=false
 mkdir -p "$OUT"
 
-python -m mpcl_tevatron.xmrc.build --data_dir "$DATA" --out "$OUT/data" --langs en de --copies 1 --seed 0
+python -m mpcl_tevatron.xmrc.build --data_dir "$DATA" --out "$OUT/data" --langs en de --copies 1 --seed 0 --severities w1
 
 MODEL=$(python -m mpcl_tevatron.models minilm)
 python -m mpcl_tevatron.driver.train \
@@ -33,7 +33,7 @@ encode() {  # encode <input.jsonl> <output.pkl> [--encode_is_qry]
 for lang in en de; do
   d="$OUT/data/$lang"; r="$OUT/runs/$lang"; mkdir -p "$r"
   encode "$d/corpus.jsonl" "$r/corpus.pkl"
-  for q in "$d/queries.jsonl" "$d/typos/queries.typo0.jsonl"; do
+  for q in "$d/queries.jsonl" "$d/typos/w1/queries.typo0.jsonl"; do
     name=$(basename "$q" .jsonl)
     encode "$q" "$r/$name.pkl" --encode_is_qry
     python -m tevatron.faiss_retriever --query_reps "$r/$name.pkl" --passage_reps "$r/corpus.pkl" \

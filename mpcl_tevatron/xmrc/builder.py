@@ -42,9 +42,10 @@ class MRCSet:
         return out
 
 
-def load_squad(path: str, lang: str, segmenter=None) -> MRCSet:
+def load_squad(path: str, lang: str, segmenter=None, ignore_breaks: bool = False) -> MRCSet:
     """Read a SQuAD v1.1-format file. Sentences come from LAReQA's ``sentences``/``sentence_breaks`` when
-    the paragraph has them, else from ``segmenter(context) -> [(start, end)]`` (required then)."""
+    the paragraph has them (unless ``ignore_breaks``), else from ``segmenter(context) -> [(start, end)]``
+    (required then; ``xmrc.segmenter.segment`` is the plugin's)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")
     try:
@@ -56,7 +57,7 @@ def load_squad(path: str, lang: str, segmenter=None) -> MRCSet:
     for a, article in enumerate(data):
         for p, para in enumerate(article.get("paragraphs", [])):
             context = para.get("context", "")
-            if "sentence_breaks" in para:
+            if "sentence_breaks" in para and not ignore_breaks:
                 spans = [tuple(s) for s in para["sentence_breaks"]]
             elif segmenter is not None:
                 spans = segmenter(context)

@@ -1,7 +1,8 @@
 """Tevatron v1's own encode driver (``tevatron.driver.encode.main``), run with the v1 adapter's dataset and
 inference model in place of Tevatron's: tokenization without ``encode_plus``, and the pooling and text prefix
 that the model directory's ``mpcl_config.json`` records. Flags and output (a pickle of reps and ids) are
-Tevatron's."""
+Tevatron's. Batches are padded to their longest text instead of ``max_len`` (same representations, far less
+compute for short sentences)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,27 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = tevatron_encode.HfArgumentParser(
         (tevatron_encode.ModelArguments, tevatron_encode.DataArguments, tevatron_encode.TrainingArguments))
     model_args, data_args, _ = parser.parse_args_into_dataclasses(argv)
-    config = EncoderConfig.load(model_args.model_name_or_path)
+    config = EncoderConfig.for_model(model_args.model_name_or_path)
     prefix = config.query_prefix if data_args.encode_is_qry else config.passage_prefix
 
     def encode_dataset(dataset, tokenizer, max_len=128):
         return TypoEncodeDataset(dataset, tokenizer, max_len=max_len, prefix=prefix)
 
+    tevatron_collator = tevatron_encode.EncodeCollator
+
+    def encode_collator(tokenizer, max_length=None, padding=None):
+        return tevatron_collator(tokenizer, max_length=max_length, padding="longest")
+
+    replaced = {"EncodeDataset": encode_dataset, "EncodeCollator": encode_collator,
+                "DenseModelForInference": TypoDenseModelForInference}
+    originals = {name: getattr(tevatron_encode, name) for name in replaced}
     saved = sys.argv
-    tevatron_encode.EncodeDataset = encode_dataset
-    tevatron_encode.DenseModelForInference = TypoDenseModelForInference
     try:
+        for name, value in replaced.items():
+            setattr(tevatron_encode, name, value)
         sys.argv = [saved[0]] + list(argv)
         tevatron_encode.main()
     finally:
         sys.argv = saved
+        for name, value in originals.items():
+            setattr(tevatron_encode, name, value)

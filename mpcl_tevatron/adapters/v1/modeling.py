@@ -75,7 +75,7 @@ class TypoDenseModelForInference(_Pooled, DenseModelForInference):
     def build(cls, model_name_or_path: str = None, model_args=None, data_args=None, train_args=None,
               **hf_kwargs):
         model = super().build(model_name_or_path=model_name_or_path, model_args=model_args, **hf_kwargs)
-        model.encoder_config = EncoderConfig.load(model_name_or_path or model_args.model_name_or_path)
+        model.encoder_config = EncoderConfig.for_model(model_name_or_path or model_args.model_name_or_path)
         return model
 
     @torch.no_grad()

@@ -14,7 +14,6 @@ from tevatron.arguments import DataArguments, DenseTrainingArguments, ModelArgum
 from transformers import AutoConfig, AutoTokenizer, HfArgumentParser, set_seed
 
 from ...arguments import TypoArguments
-from ...encoder_config import EncoderConfig
 from ...io import InputError, read_train_jsonl, read_train_records
 from ...losses import get_loss
 from .collator import TypoQPCollator
@@ -91,11 +90,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path,
                                               cache_dir=model_args.cache_dir)
     objective = get_loss(typo_args.loss, **typo_args.loss_hyperparameters(n))
-    encoder_config = EncoderConfig(pooling=typo_args.pooling, normalize=typo_args.normalize,
-                                   query_prefix=typo_args.query_prefix, passage_prefix=typo_args.passage_prefix)
+    encoder_config = typo_args.resolve_encoder(model_args.model_name_or_path)
+    logger.info("encoder: %s", encoder_config)
     model = TypoDenseModel.build(model_args, data_args, training_args, objective=objective,
                                  encoder_config=encoder_config, config=config, cache_dir=model_args.cache_dir)
     logger.info("objective: %s", objective)
+    if typo_args.freeze_word_embeddings:
+        for encoder in {id(model.lm_q): model.lm_q, id(model.lm_p): model.lm_p}.values():
+            encoder.get_input_embeddings().weight.requires_grad_(False)
 
     dataset = TypoTrainDataset(data_args, groups, tokenizer, typo_args)
     trainer = TypoDenseTrainer(

