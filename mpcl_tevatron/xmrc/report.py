@@ -233,7 +233,7 @@ def plot(out: str, table, rows, langs, severity):
     ax.set_xticks(x + 0.4 - width / 2, langs)
     ax.set_ylabel("MRR@10 (X->X)")
     ax.set_title(f"XQuAD-R X->X: clean (bar) and typo'd {severity} (dark inner bar)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=len(rows) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.08))
     fig.tight_layout()
     fig.savefig(os.path.join(out, "report_xx.png"), dpi=120)
     plt.close(fig)
