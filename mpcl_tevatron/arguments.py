@@ -30,15 +30,16 @@ class TypoArguments:
     freeze_word_embeddings: bool = field(default=False, metadata={
         "help": "keep the word-embedding table fixed: multilingual vocabularies (250k rows in e5) make it most of "
                 "the model, and its optimizer update most of a CPU training step"})
-    # The four encoder settings default to the base model's own (its mpcl_config.json, or a known hub name's,
-    # else Tevatron's CLS); a flag overrides. They are saved with the model so the encode step uses them.
-    pooling: Optional[str] = field(default=None, metadata={
+    # The four encoder settings default to the base model's own (its mpcl_config.json, sentence-transformers
+    # modules, or a known hub name's); a flag given on the command line overrides (see resolve_encoder). The
+    # field defaults below are Tevatron's, for a model that records nothing. All are saved with the model.
+    pooling: str = field(default="cls", metadata={
         "help": "cls (Tevatron v1's own) or mean (default: the base model's own, else cls)"})
-    normalize: Optional[bool] = field(default=None, metadata={
+    normalize: bool = field(default=False, metadata={
         "help": "L2-normalise representations (default: the base model's own, else no)"})
-    query_prefix: Optional[str] = field(default=None, metadata={
+    query_prefix: str = field(default="", metadata={
         "help": "text put before every query (default: the base model's own, e.g. e5's 'query: ', else none)"})
-    passage_prefix: Optional[str] = field(default=None, metadata={
+    passage_prefix: str = field(default="", metadata={
         "help": "text put before every passage (default: the base model's own, e.g. e5's 'passage: ')"})
 
     def validate(self) -> Optional[str]:
@@ -52,7 +53,7 @@ class TypoArguments:
             return f"unknown --typo_types {bad}; known: {' '.join(TYPO_TYPES)}"
         if not 0.0 <= self.typo_augment_prob <= 1.0:
             return f"--typo_augment_prob must be in [0, 1], got {self.typo_augment_prob}"
-        if self.pooling not in (None, "cls", "mean"):
+        if self.pooling not in ("cls", "mean"):
             return f"--pooling must be cls or mean, got {self.pooling!r}"
         from .losses import get_loss_class
 
@@ -62,11 +63,13 @@ class TypoArguments:
             return "--typo_augment_prob needs --typo_variants >= 1"
         return None
 
-    def resolve_encoder(self, model_name_or_path: str) -> EncoderConfig:
-        """The encoder settings: each flag given wins, the rest come from the base model (filled in here)."""
+    def resolve_encoder(self, model_name_or_path: str, argv: List[str]) -> EncoderConfig:
+        """The encoder settings: a flag present in ``argv`` wins, the others come from the base model's own
+        settings (written into these arguments, so the dataset's prefixes follow)."""
+        given = {a.split("=", 1)[0][2:] for a in argv if a.startswith("--")}
         base = EncoderConfig.for_model(model_name_or_path)
         for name in ("pooling", "normalize", "query_prefix", "passage_prefix"):
-            if getattr(self, name) is None:
+            if name not in given:
                 setattr(self, name, getattr(base, name))
         return EncoderConfig(pooling=self.pooling, normalize=self.normalize, query_prefix=self.query_prefix,
                              passage_prefix=self.passage_prefix)

@@ -131,3 +131,15 @@ def test_driver_bad_training_file_is_one_line_error(tmp_path, tiny_model_dir):
 def test_driver_help_lists_the_objectives():
     out = run_module("mpcl_tevatron.driver.train", "--help").stdout
     assert "mp_infonce" in out and "--typo_variants" in out and "--negatives_x_device" in out
+
+
+def test_encoder_settings_come_from_the_base_model_unless_a_flag_is_given(tmp_path):
+    from mpcl_tevatron.arguments import TypoArguments
+    from mpcl_tevatron.encoder_config import EncoderConfig
+    EncoderConfig(pooling="mean", normalize=True, query_prefix="query: ", passage_prefix="passage: ").save(tmp_path)
+    args = TypoArguments(normalize=False)
+    config = args.resolve_encoder(str(tmp_path), ["--loss", "mp_infonce", "--normalize", "false"])
+    assert config == EncoderConfig(pooling="mean", normalize=False, query_prefix="query: ",
+                                   passage_prefix="passage: ")
+    assert args.query_prefix == "query: "  # written back, so the dataset's prefixes follow
+    assert TypoArguments().resolve_encoder(str(tmp_path / "nothing"), []) == EncoderConfig()

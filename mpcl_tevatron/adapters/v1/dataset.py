@@ -38,8 +38,8 @@ class TypoTrainDataset(TrainDataset):
 
     def create_one_example(self, text_encoding, is_query=False):
         if is_query:
-            return tokenize(self.tok, text_encoding, self.data_args.q_max_len, self.typo_args.query_prefix or "")
-        return tokenize(self.tok, text_encoding, self.data_args.p_max_len, self.typo_args.passage_prefix or "")
+            return tokenize(self.tok, text_encoding, self.data_args.q_max_len, self.typo_args.query_prefix)
+        return tokenize(self.tok, text_encoding, self.data_args.p_max_len, self.typo_args.passage_prefix)
 
     def _epoch(self) -> int:
         return int(self.trainer.state.epoch) if self.trainer is not None else 0

@@ -5,6 +5,7 @@ directory (HF weights + tokenizer) plus ``mpcl_config.json``."""
 from __future__ import annotations
 
 import logging
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -57,8 +58,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) == 1 and argv[0].endswith(".json"):
         parsed = parser.parse_json_file(os.path.abspath(argv[0]))
+        with open(argv[0]) as f:
+            given = [f"--{key}" for key in json.load(f)]  # the settings a JSON file gives count as flags
     else:
         parsed = parser.parse_args_into_dataclasses(argv)
+        given = argv
     model_args, data_args, training_args, typo_args, driver_args = parsed
     problem = typo_args.validate()
     if problem:
@@ -90,7 +94,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path,
                                               cache_dir=model_args.cache_dir)
     objective = get_loss(typo_args.loss, **typo_args.loss_hyperparameters(n))
-    encoder_config = typo_args.resolve_encoder(model_args.model_name_or_path)
+    encoder_config = typo_args.resolve_encoder(model_args.model_name_or_path, given)
     logger.info("encoder: %s", encoder_config)
     model = TypoDenseModel.build(model_args, data_args, training_args, objective=objective,
                                  encoder_config=encoder_config, config=config, cache_dir=model_args.cache_dir)
