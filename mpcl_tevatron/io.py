@@ -9,6 +9,7 @@ Query files: Tevatron's TSV (``qid<TAB>text``) or JSONL with ``query_id``/``quer
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -34,6 +35,15 @@ def atomic_open(path: str, mode: str = "w") -> Iterator[IO]:
             os.remove(tmp)
         raise
     os.replace(tmp, path)
+
+
+def sha256_file(path: str) -> str:
+    """Hex SHA-256 of a file's bytes (manifests and cache keys record their sources with it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _require_file(path: str) -> None:

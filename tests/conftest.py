@@ -83,3 +83,17 @@ def run_module(module, *args, env=None, check=True):
     if check and proc.returncode != 0:
         raise AssertionError(f"{module} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
+
+
+def encode_and_search(model, data, work, q_max_len, p_max_len, depth):
+    """Tevatron's flow on ``data``'s corpus.jsonl and queries.jsonl: the plugin's encode driver, then
+    ``python -m tevatron.faiss_retriever``. Returns the path of the text run it writes under ``work``."""
+    common = ["--model_name_or_path", model, "--output_dir", work / "tmp", "--q_max_len", q_max_len,
+              "--p_max_len", p_max_len, "--per_device_eval_batch_size", 16, "--dataset_proc_num", 1]
+    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", data / "corpus.jsonl",
+               "--encoded_save_path", work / "corpus.pkl")
+    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", data / "queries.jsonl",
+               "--encoded_save_path", work / "q.pkl", "--encode_is_qry")
+    run_module("tevatron.faiss_retriever", "--query_reps", work / "q.pkl", "--passage_reps", work / "corpus.pkl",
+               "--depth", depth, "--batch_size", -1, "--save_text", "--save_ranking_to", work / "run.txt")
+    return work / "run.txt"

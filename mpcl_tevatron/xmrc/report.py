@@ -22,6 +22,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from ..evaluation import read_qrels
 from ..io import atomic_open
 
 METRICS = ("mrr@10", "ndcg@10", "recall@100", "map@20")
@@ -58,16 +59,7 @@ def per_query_scores(qrels, docids: np.ndarray, scores: np.ndarray, qids: List[s
 
 def score_runs(out: str, rows: List[str], tasks: Dict[str, tuple], severities: Sequence[str]):
     """{row: {task: {condition: {metric: per-question array}}}}; condition: clean or a severity."""
-    from ranx import Qrels
-    qrels = {}
-    for task, (_, _, path) in tasks.items():
-        if path not in qrels:
-            rel = defaultdict(dict)
-            with open(path) as f:
-                for line in f:
-                    q, _, d, r = line.split()
-                    rel[q][d] = int(r)
-            qrels[path] = Qrels(dict(rel))
+    qrels = {path: read_qrels(path) for _, _, path in tasks.values()}
     table = {}
     for row in rows:
         with open(os.path.join(out, "runs", f"{row}.pkl"), "rb") as f:
@@ -226,10 +218,9 @@ def plot(out: str, table, rows, langs, severity):
     for i, row in enumerate(rows):
         clean = [_mean(table, row, f"{lang}->{lang}", "clean", "mrr@10") for lang in langs]
         typo = [_mean(table, row, f"{lang}->{lang}", severity, "mrr@10") for lang in langs]
-        bars = ax.bar(x + i * width, clean, width, label=f"{row} clean")
+        ax.bar(x + i * width, clean, width, label=f"{row} clean")
         ax.bar(x + i * width, typo, width * 0.5, color="black", alpha=0.35,
                label=f"typo'd ({severity})" if i == 0 else None)
-        del bars
     ax.set_xticks(x + 0.4 - width / 2, langs)
     ax.set_ylabel("MRR@10 (X->X)")
     ax.set_title(f"XQuAD-R X->X: clean (bar) and typo'd {severity} (dark inner bar)")

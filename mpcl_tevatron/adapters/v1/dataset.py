@@ -79,8 +79,7 @@ class TypoEncodeDataset(EncodeDataset):
         super().__init__(dataset, tokenizer, max_len=max_len)
         self.prefix = prefix
         texts = self.encode_data[self.input_keys[1]]
-        self.order = sorted(range(len(texts)), key=lambda i: len(texts[i]) if isinstance(texts[i], str)
-                            else len(texts[i]))
+        self.order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # characters, or token ids
 
     def __getitem__(self, item):
         text_id, text = (self.encode_data[self.order[item]][f] for f in self.input_keys)
