@@ -1,9 +1,19 @@
-"""The plugin's own command-line arguments, added next to Tevatron's by every adapter's train driver."""
+"""The plugin's own command-line arguments, added next to Tevatron's by every adapter's train driver.
+
+``LossArguments`` (``--loss``) and ``TypoArguments`` (typo'd variants, the objectives' hyperparameters) go to
+both Tevatron versions (v2 with the upstream patch has its own ``--loss``, which then serves).
+``EncoderArguments`` (pooling, normalisation, prefixes) only to v1, which has no such flags; v2 has its own
+(``--pooling``, ``--normalize``, ``--query_prefix``, ``--passage_prefix``), and ``resolve_encoder`` fills either
+from the base model. ``DriverArguments`` only where transformers lacks ``--overwrite_output_dir``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Set, Tuple
 
 from .encoder_config import EncoderConfig
 from .losses import available_losses
@@ -11,10 +21,16 @@ from .typos import TYPO_TYPES
 
 
 @dataclass
-class TypoArguments:
+class LossArguments:
+    """``--loss``; its own dataclass because Tevatron v2 with the upstream patch series has the same flag."""
+
     loss: str = field(default="infonce", metadata={
         "help": "training objective, from the loss registry; registered: " + ", ".join(available_losses())
                 + " (and any package's 'tevatron.losses' entry points)"})
+
+
+@dataclass
+class TypoArguments:
     typo_variants: int = field(default=0, metadata={
         "help": "typo'd variants per query (K); objectives that read variants need K >= 1"})
     typo_types: List[str] = field(default_factory=lambda: list(TYPO_TYPES), metadata={
@@ -26,10 +42,39 @@ class TypoArguments:
     gamma: float = field(default=0.5, metadata={"help": "weight of the query-retrieval task"})
     beta: float = field(default=0.5, metadata={"help": "weight of self-teaching (dst, dst_mp)"})
     sigma: float = field(default=0.2, metadata={"help": "weight of the query-side KL in self-teaching"})
-    temperature: float = field(default=1.0, metadata={"help": "temperature of the self-teaching teacher"})
+    teacher_temperature: float = field(default=1.0, metadata={
+        "help": "temperature of the self-teaching teacher (dst, dst_mp); Tevatron v2's own --temperature scales "
+                "the retrieval scores"})
     freeze_word_embeddings: bool = field(default=False, metadata={
         "help": "keep the word-embedding table fixed: multilingual vocabularies (250k rows in e5) make it most of "
                 "the model, and its optimizer update most of a CPU training step"})
+
+    def validate(self, loss: str) -> Optional[str]:
+        """An argument error message for training with ``--loss loss``, or None."""
+        if loss not in available_losses():
+            return f"unknown --loss {loss!r}; known losses: {', '.join(available_losses())}"
+        if self.typo_variants < 0:
+            return f"--typo_variants must be >= 0, got {self.typo_variants}"
+        bad = [t for t in self.typo_types if t not in TYPO_TYPES]
+        if bad:
+            return f"unknown --typo_types {bad}; known: {' '.join(TYPO_TYPES)}"
+        if not 0.0 <= self.typo_augment_prob <= 1.0:
+            return f"--typo_augment_prob must be in [0, 1], got {self.typo_augment_prob}"
+        from .losses import get_loss_class
+
+        if getattr(get_loss_class(loss), "uses_typos", False) and self.typo_variants < 1:
+            return f"--loss {loss} trains on typo'd variants: give --typo_variants >= 1"
+        if self.typo_augment_prob > 0 and self.typo_variants < 1:
+            return "--typo_augment_prob needs --typo_variants >= 1"
+        return None
+
+    def loss_hyperparameters(self, n_passages: int) -> dict:
+        return dict(n_passages=n_passages, gamma=self.gamma, beta=self.beta, sigma=self.sigma,
+                    temperature=self.teacher_temperature)
+
+
+@dataclass
+class EncoderArguments:
     # The four encoder settings default to the base model's own (its mpcl_config.json, sentence-transformers
     # modules, or a known hub name's); a flag given on the command line overrides (see resolve_encoder). The
     # field defaults below are Tevatron's, for a model that records nothing. All are saved with the model.
@@ -43,37 +88,55 @@ class TypoArguments:
         "help": "text put before every passage (default: the base model's own, e.g. e5's 'passage: ')"})
 
     def validate(self) -> Optional[str]:
-        """An argument error message, or None."""
-        if self.loss not in available_losses():
-            return f"unknown --loss {self.loss!r}; known losses: {', '.join(available_losses())}"
-        if self.typo_variants < 0:
-            return f"--typo_variants must be >= 0, got {self.typo_variants}"
-        bad = [t for t in self.typo_types if t not in TYPO_TYPES]
-        if bad:
-            return f"unknown --typo_types {bad}; known: {' '.join(TYPO_TYPES)}"
-        if not 0.0 <= self.typo_augment_prob <= 1.0:
-            return f"--typo_augment_prob must be in [0, 1], got {self.typo_augment_prob}"
         if self.pooling not in ("cls", "mean"):
             return f"--pooling must be cls or mean, got {self.pooling!r}"
-        from .losses import get_loss_class
-
-        if getattr(get_loss_class(self.loss), "uses_typos", False) and self.typo_variants < 1:
-            return f"--loss {self.loss} trains on typo'd variants: give --typo_variants >= 1"
-        if self.typo_augment_prob > 0 and self.typo_variants < 1:
-            return "--typo_augment_prob needs --typo_variants >= 1"
         return None
 
-    def resolve_encoder(self, model_name_or_path: str, argv: List[str]) -> EncoderConfig:
-        """The encoder settings: a flag present in ``argv`` wins, the others come from the base model's own
-        settings (written into these arguments, so the dataset's prefixes follow)."""
-        given = {a.split("=", 1)[0][2:] for a in argv if a.startswith("--")}
-        base = EncoderConfig.for_model(model_name_or_path)
-        for name in ("pooling", "normalize", "query_prefix", "passage_prefix"):
-            if name not in given:
-                setattr(self, name, getattr(base, name))
-        return EncoderConfig(pooling=self.pooling, normalize=self.normalize, query_prefix=self.query_prefix,
-                             passage_prefix=self.passage_prefix)
 
-    def loss_hyperparameters(self, n_passages: int) -> dict:
-        return dict(n_passages=n_passages, gamma=self.gamma, beta=self.beta, sigma=self.sigma,
-                    temperature=self.temperature)
+@dataclass
+class DriverArguments:
+    """``overwrite_output_dir``, which transformers 5 dropped from ``TrainingArguments`` while both Tevatron
+    train drivers still read it; same meaning."""
+
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "train into an output directory that is not empty"})
+
+
+def driver_arguments(training_arguments_class) -> tuple:
+    """``(DriverArguments,)`` when the training arguments lack ``overwrite_output_dir`` (transformers 5), else
+    ``()`` (transformers 4 has the flag; a second one would clash)."""
+    names = {f.name for f in dataclasses.fields(training_arguments_class)}
+    return () if "overwrite_output_dir" in names else (DriverArguments,)
+
+
+def overwrite_output_dir(parsed) -> bool:
+    """``--overwrite_output_dir`` from whichever parsed dataclass carries it."""
+    return any(getattr(args, "overwrite_output_dir", False) for args in parsed)
+
+
+ENCODER_SETTINGS = ("pooling", "normalize", "query_prefix", "passage_prefix")
+
+
+def parse_arguments(parser, argv: List[str]) -> Tuple[tuple, Set[str]]:
+    """Parse ``argv`` (flags, or one JSON file as Tevatron's drivers accept) with an ``HfArgumentParser``.
+    Returns the dataclasses and the names of the settings given (flags present, or the JSON file's keys),
+    which ``resolve_encoder`` lets win over the base model's settings."""
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        with open(argv[0]) as f:
+            given = set(json.load(f))
+        return parser.parse_json_file(os.path.abspath(argv[0])), given
+    return parser.parse_args_into_dataclasses(argv), {a.split("=", 1)[0][2:] for a in argv if a.startswith("--")}
+
+
+def resolve_encoder(model_name_or_path: str, given: Set[str], *holders) -> EncoderConfig:
+    """The encoder settings for training: a flag in ``given`` wins, the others come from the base model's own
+    settings (``EncoderConfig.for_model``) and are written into whichever of ``holders`` (argument dataclasses)
+    carries them, so the dataset's prefixes and the model's pooling follow."""
+    base = EncoderConfig.for_model(model_name_or_path)
+    values = {}
+    for name in ENCODER_SETTINGS:
+        holder = next(h for h in holders if hasattr(h, name))
+        if name not in given:
+            setattr(holder, name, getattr(base, name))
+        values[name] = getattr(holder, name)
+    return EncoderConfig(**values)

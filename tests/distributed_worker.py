@@ -1,6 +1,6 @@
-"""Run by test_distributed.py under ``torchrun`` (gloo), and once without it: the v1 adapter's model computes
-an objective on a global batch of 4 queries split over the processes; every process writes its loss and the
-DDP-averaged gradient of one weight matrix to OUT/rank<r>.pt."""
+"""Run by test_distributed.py under ``torchrun`` (gloo), and once without it: the installed Tevatron's adapter
+model (v1 or v2) computes an objective on a global batch of 4 queries split over the processes; every process
+writes its loss and the DDP-averaged gradient of the word embeddings to OUT/rank<r>.pt."""
 
 import os
 import sys
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import torch
 import torch.distributed as dist
 
-from mpcl_tevatron.adapters.v1 import TypoDenseModel
+from mpcl_tevatron.adapters import detect
 from mpcl_tevatron.encoder_config import EncoderConfig
 from mpcl_tevatron.losses import get_loss
 
@@ -35,17 +35,29 @@ def enc(texts):
     return dict(tok(texts, padding="max_length", max_length=16, truncation=True, return_tensors="pt"))
 
 
-args = SimpleNamespace(model_name_or_path=model_dir, untie_encoder=False, add_pooler=False)
-train_args = SimpleNamespace(negatives_x_device=distributed, per_device_train_batch_size=per)
 torch.manual_seed(0)
-model = TypoDenseModel.build(args, SimpleNamespace(train_n_passages=N), train_args,
-                             objective=get_loss(loss_name, n_passages=N),
-                             encoder_config=EncoderConfig(pooling="mean"))
+objective = get_loss(loss_name, n_passages=N)
+if detect() == "v2":
+    from transformers import AutoModel
+
+    from mpcl_tevatron.adapters.v2 import TypoDenseModel
+
+    model = TypoDenseModel(AutoModel.from_pretrained(model_dir), pooling="mean")  # gathers when DDP is up
+    model.objective = objective
+    word_embeddings = model.encoder.embeddings.word_embeddings
+else:
+    from mpcl_tevatron.adapters.v1 import TypoDenseModel
+
+    args = SimpleNamespace(model_name_or_path=model_dir, untie_encoder=False, add_pooler=False)
+    train_args = SimpleNamespace(negatives_x_device=distributed, per_device_train_batch_size=per)
+    model = TypoDenseModel.build(args, SimpleNamespace(train_n_passages=N), train_args, objective=objective,
+                                 encoder_config=EncoderConfig(pooling="mean"))
+    word_embeddings = model.lm_q.embeddings.word_embeddings
 model.train()
 out_ = model(query=enc(QUERIES[mine]), passage=enc(PASSAGES[mine.start * N:mine.stop * N]),
              typo_query=enc(TYPOS[mine.start * K:mine.stop * K]))
 out_.loss.backward()
-grad = model.lm_q.embeddings.word_embeddings.weight.grad.clone()
+grad = word_embeddings.weight.grad.clone()
 if distributed:  # what DDP does with gradients
     dist.all_reduce(grad)
     grad /= world

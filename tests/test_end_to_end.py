@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import pickle
+import subprocess
 
 import pytest
 
 from mpcl_tevatron.evaluation import evaluate, read_qrels, read_run
 
-from .conftest import encode_and_search, run_module
+from .conftest import ROOT, encode_and_search, run_module
 
 pytest.importorskip("tevatron.trainer", reason="Tevatron v1 (pip install tevatron) is not installed")
 
@@ -62,3 +65,38 @@ def test_scoring_cli_prints_a_table_and_rejects_bad_runs(tmp_path):
     proc = run_module("mpcl_tevatron.evaluation", "--qrels", tmp_path / "qrels.txt", tmp_path / "bad.txt",
                       check=False)
     assert proc.returncode == 2 and f"{tmp_path / 'bad.txt'}:1" in proc.stderr
+
+
+def _ranking(path):
+    out = {}
+    for line in open(path):
+        q, d, s = line.split()
+        out.setdefault(q, []).append((d, float(s)))
+    return out
+
+
+def test_sharded_recipe_ranks_as_unsharded(tmp_path, tiny_model_dir, synthetic):
+    """recipes/msmarco_sharded.sh (Tevatron's sharded corpus encoding, one process per shard, and its search over
+    a glob of shards, for a corpus larger than memory) gives the unsharded ranking."""
+    out = tmp_path / "sharded"
+    env = dict(os.environ, MODEL=str(tiny_model_dir), CORPUS=str(synthetic / "corpus.jsonl"),
+               QUERIES=str(synthetic / "queries.jsonl"), SHARDS="3", DEPTH="48", OUT=str(out),
+               PYTHONPATH=ROOT)
+    proc = subprocess.run(["bash", os.path.join(ROOT, "recipes", "msmarco_sharded.sh")], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shard_ids = [pickle.load(open(out / f"corpus.{s}.pkl", "rb"))[1] for s in range(3)]
+    assert sorted(i for ids in shard_ids for i in ids) == sorted(f"d{i}" for i in range(48))
+    assert [len(ids) for ids in shard_ids] == [16, 16, 16]
+    common = ["--model_name_or_path", tiny_model_dir, "--output_dir", tmp_path / "tmp",
+              "--per_device_eval_batch_size", 16, "--dataset_proc_num", 1]
+    run_module("mpcl_tevatron.driver.encode", *common, "--encode_in_path", synthetic / "corpus.jsonl",
+               "--p_max_len", 128, "--encoded_save_path", tmp_path / "whole.pkl")
+    run_module("tevatron.faiss_retriever", "--query_reps", out / "queries.pkl", "--passage_reps",
+               tmp_path / "whole.pkl", "--depth", 48, "--batch_size", -1, "--save_text", "--save_ranking_to",
+               tmp_path / "whole.txt")
+    whole, sharded = _ranking(tmp_path / "whole.txt"), _ranking(out / "run.txt")
+    assert whole.keys() == sharded.keys() and len(whole) == 48
+    for q in whole:
+        assert [d for d, _ in whole[q]] == [d for d, _ in sharded[q]] and len(whole[q]) == 48
+        assert [s for _, s in whole[q]] == pytest.approx([s for _, s in sharded[q]], abs=1e-5)

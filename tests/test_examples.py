@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT
 
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -34,3 +36,10 @@ def test_score_run_example(tmp_path):
     (tmp_path / "b.txt").write_text("q1\td2\t2\nq1\td1\t1\nq2\td1\t2\nq3\td3\t2\n")
     out = _run("score_run.py", tmp_path / "qrels.txt", tmp_path / "a.txt", tmp_path / "b.txt")
     assert "mrr@10" in out.lower() or "MRR@10" in out
+
+
+def test_train_python_api_example_learns_the_task():
+    pytest.importorskip("tevatron.trainer", reason="the example uses Tevatron v1 (pip install tevatron)")
+    last = _run("train_python_api.py").strip().splitlines()[-1]
+    assert last.startswith("trained 40 steps with mp_infonce")
+    assert float(last.rsplit(" ", 1)[1]) > 10 / 32  # chance is 1/32

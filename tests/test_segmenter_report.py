@@ -4,6 +4,7 @@ written from a small set of runs."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 
@@ -107,3 +108,41 @@ def test_report_from_runs(tmp_path):
     assert "1.000▲" in md and "Holm" in md
     assert (tmp_path / "report.tex").exists() and (tmp_path / "report_xx.png").stat().st_size > 1000
     assert (tmp_path / "report_gap.png").exists()
+
+
+def _trec_eval_style(relevant, ranked):
+    """The four report metrics of one question, from their trec_eval definitions (binary relevance):
+    reciprocal rank within 10; nDCG@10 with log2(rank + 1) discounts; recall in the top 100; AP over the top
+    20 divided by the number of relevant documents (trec_eval's map_cut_20)."""
+    hits = [d in relevant for d in ranked]
+    rr = next((1.0 / (i + 1) for i, h in enumerate(hits[:10]) if h), 0.0)
+    dcg = sum(1.0 / math.log2(i + 2) for i, h in enumerate(hits[:10]) if h)
+    idcg = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), 10)))
+    recall = sum(hits[:100]) / len(relevant)
+    ap = sum(sum(hits[:i + 1]) / (i + 1) for i, h in enumerate(hits[:20]) if h) / len(relevant)
+    return {"mrr@10": rr, "ndcg@10": dcg / idcg, "recall@100": recall, "map@20": ap}
+
+
+def test_report_metrics_match_an_independent_implementation():
+    """ranx's per-question figures (as the report computes them) against the trec_eval definitions, on a run
+    shaped like X->pool: 11 relevant candidates per question among 6,000, depth 100."""
+    from ranx import Qrels
+
+    from mpcl_tevatron.xmrc.report import METRICS, per_query_scores
+
+    rng = np.random.default_rng(0)
+    qids = [f"q{i}" for i in range(200)]
+    relevant = {q: {f"d{j}" for j in rng.choice(6000, 11, replace=False)} for q in qids}
+    docids, scores = [], []
+    for q in qids:  # a ranking that holds some relevant candidates, at random depths
+        pool = list(rng.choice(sorted(relevant[q]), rng.integers(0, 12), replace=False))
+        pool += [f"d{j}" for j in rng.choice(6000, 150, replace=False) if f"d{j}" not in pool]
+        docids.append(list(rng.permutation(pool[:100])))
+        scores.append(sorted(rng.random(100), reverse=True))
+    ours = per_query_scores(Qrels({q: {d: 1 for d in relevant[q]} for q in qids}), np.array(docids),
+                            np.array(scores), qids)
+    for n, q in enumerate(sorted(qids)):
+        expected = _trec_eval_style(relevant[q], docids[qids.index(q)])
+        for metric in METRICS:
+            assert ours[metric][n] == pytest.approx(expected[metric], abs=1e-12), (q, metric)
+    assert 0 < ours["map@20"].mean() < ours["recall@100"].mean() < 1

@@ -192,3 +192,21 @@ def test_cli_errors_are_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(tmp_path / "missing.tsv"),
                            "--out_dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_cli_adds_query_variants_to_train_groups(tmp_path):
+    src = tmp_path / "train.jsonl"
+    groups = [{"query_id": "1", "query": "What is the capital of Germany", "positive_passages": [{"text": "Berlin"}]},
+              {"query_id": "2", "query": "the of", "positive_passages": [{"text": "x"}]}]
+    src.write_text("".join(json.dumps(g) + "\n" for g in groups))
+    proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(tmp_path / "o"),
+                           "--query_variants", "3", "--seed", "4"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in (tmp_path / "o" / "train.variants.jsonl").read_text().splitlines()]
+    assert out[0]["query_variants"] == make_typos("What is the capital of Germany", 3, seed=4)
+    assert len(set(out[0]["query_variants"])) == 3 and out[0]["positive_passages"] == groups[0]["positive_passages"]
+    assert out[1]["query_variants"] == ["the of"]  # nothing eligible: the query itself
+    src.write_text('{"query_id": "1", "query": ""}\n')
+    proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(tmp_path / "o"),
+                           "--query_variants", "3"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and f"{src}:1: empty or missing query" in proc.stderr

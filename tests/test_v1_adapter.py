@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mpcl_tevatron.arguments import TypoArguments
+from mpcl_tevatron.arguments import EncoderArguments, TypoArguments
 from mpcl_tevatron.io import InputError, read_train_jsonl
 
 from .conftest import run_module
@@ -59,9 +59,9 @@ def _dataset(tiny_model_dir, k=3, augment=0.0, epoch=0):
                                 negative_passage_no_shuffle=False)
     groups = [{"query": f"where is the city {w} found", "positives": [f"{w} is found"],
                "negatives": [f"neg {i}" for i in range(4)]} for w in ("abc", "north", "river", "south")]
-    typo_args = TypoArguments(loss="mp_infonce", typo_variants=k, typo_augment_prob=augment, typo_seed=1)
+    typo_args = TypoArguments(typo_variants=k, typo_augment_prob=augment, typo_seed=1)
     trainer = SimpleNamespace(state=SimpleNamespace(epoch=epoch), args=SimpleNamespace(seed=42))
-    return TypoTrainDataset(data_args, groups, tok, typo_args, trainer=trainer), tok
+    return TypoTrainDataset(data_args, groups, tok, typo_args, EncoderArguments(), trainer=trainer), tok
 
 
 def test_dataset_items_carry_k_deterministic_variants_regenerated_per_epoch(tiny_model_dir):
@@ -73,7 +73,7 @@ def test_dataset_items_carry_k_deterministic_variants_regenerated_per_epoch(tiny
     assert [t["input_ids"] for t in again[1][2]] == [t["input_ids"] for t in typos]
     later, _ = _dataset(tiny_model_dir, epoch=1)
     assert [t["input_ids"] for t in later[1][2]] != [t["input_ids"] for t in typos]
-    texts = ds.typo_variants("where is the city north found", 0)
+    texts = ds.variants.variants("where is the city north found", 0)
     assert len(set(texts)) == 3 and all(t != "where is the city north found" for t in texts)
 
 
@@ -134,12 +134,12 @@ def test_driver_help_lists_the_objectives():
 
 
 def test_encoder_settings_come_from_the_base_model_unless_a_flag_is_given(tmp_path):
-    from mpcl_tevatron.arguments import TypoArguments
+    from mpcl_tevatron.arguments import resolve_encoder
     from mpcl_tevatron.encoder_config import EncoderConfig
     EncoderConfig(pooling="mean", normalize=True, query_prefix="query: ", passage_prefix="passage: ").save(tmp_path)
-    args = TypoArguments(normalize=False)
-    config = args.resolve_encoder(str(tmp_path), ["--loss", "mp_infonce", "--normalize", "false"])
+    args = EncoderArguments(normalize=False)
+    config = resolve_encoder(str(tmp_path), {"loss", "normalize"}, args)
     assert config == EncoderConfig(pooling="mean", normalize=False, query_prefix="query: ",
                                    passage_prefix="passage: ")
     assert args.query_prefix == "query: "  # written back, so the dataset's prefixes follow
-    assert TypoArguments().resolve_encoder(str(tmp_path / "nothing"), []) == EncoderConfig()
+    assert resolve_encoder(str(tmp_path / "nothing"), set(), EncoderArguments()) == EncoderConfig()

@@ -1,15 +1,17 @@
-"""Write N seeded typo'd copies of a query file (``python -m mpcl_tevatron.typos``)."""
+"""Write N seeded typo'd copies of a query file, or add K typo'd variants to each group of a Tevatron train
+JSONL (``python -m mpcl_tevatron.typos``)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import List, Optional
 
 from tqdm.auto import tqdm
 
-from ..io import InputError, read_queries, write_queries
+from ..io import InputError, atomic_open, iter_jsonl, read_queries, write_queries
 from .generator import TYPO_TYPES, TypoGenerator
 
 
@@ -34,12 +36,31 @@ def write_typo_copies(path: str, out_dir: str, copies: int, seed: int, generator
     return written
 
 
+def add_query_variants(path: str, out_dir: str, k: int, seed: int, generator: TypoGenerator) -> str:
+    """Copy the train JSONL ``path`` to ``<out_dir>/<stem>.variants.jsonl`` with a ``query_variants`` list of up
+    to ``k`` distinct typo'd forms in each group (the query itself when it has no eligible word): the field
+    Tevatron v2's ``--query_variants`` reads (with the upstream patch in ``upstream/tevatron-v2``)."""
+    os.makedirs(out_dir, exist_ok=True)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    out = os.path.join(out_dir, f"{stem}.variants.jsonl")
+    with atomic_open(out) as f:
+        for lineno, group in tqdm(iter_jsonl(path), desc=f"variants of {os.path.basename(path)}"):
+            query = group.get("query", group.get("query_text"))
+            if not isinstance(query, str) or not query.strip():
+                raise InputError(f"{path}:{lineno}: empty or missing query")
+            group["query_variants"] = generator.variants(query, k, seed=seed) or [query]
+            f.write(json.dumps(group, ensure_ascii=False) + "\n")
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m mpcl_tevatron.typos",
         description="Write N seeded typo'd copies of a Tevatron query file (TSV qid<TAB>text, or JSONL). "
-                    "Copy j edits each query with seed SEED+j; ids are kept, so the clean qrels apply.")
-    p.add_argument("queries", nargs="+", help="query files (.tsv, .jsonl)")
+                    "Copy j edits each query with seed SEED+j; ids are kept, so the clean qrels apply. "
+                    "With --query_variants K, the inputs are train JSONL files instead, written to "
+                    "<stem>.variants.jsonl with K typo'd forms of each query in 'query_variants'.")
+    p.add_argument("queries", nargs="+", help="query files (.tsv, .jsonl), or train JSONL with --query_variants")
     p.add_argument("--out_dir", required=True, help="folder for <stem>.typo<j><ext> files")
     p.add_argument("--copies", type=int, default=10, help="typo'd copies per file (default 10, the literature's)")
     p.add_argument("--seed", type=int, default=0, help="seed of copy 0 (default 0)")
@@ -47,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--types", nargs="+", default=list(TYPO_TYPES), choices=TYPO_TYPES, help="edit types")
     p.add_argument("--n_words", type=int, default=1, help="typo'd words per query (default 1)")
     p.add_argument("--rate", type=float, default=None, help="fraction of eligible words to edit instead")
+    p.add_argument("--query_variants", type=int, default=0, metavar="K",
+                   help="add K typo'd variants to each group of train JSONL inputs (Tevatron v2's --query_variants)")
     return p
 
 
@@ -58,6 +81,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         gen = TypoGenerator(lang=args.lang, types=args.types, n_words=args.n_words, rate=args.rate)
         for path in args.queries:
+            if args.query_variants > 0:
+                print(add_query_variants(path, args.out_dir, args.query_variants, args.seed, gen))
+                continue
             for out in write_typo_copies(path, args.out_dir, args.copies, args.seed, gen):
                 print(out)
     except (InputError, FileNotFoundError, ValueError) as e:

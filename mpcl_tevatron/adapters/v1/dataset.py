@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import random
 from typing import List, Sequence, Union
 
 from tevatron.data import EncodeDataset, TrainDataset
 
-from ...arguments import TypoArguments
-from ...typos import TypoGenerator
-from ...typos.generator import stable_seed  # the same seeding as the variants themselves
+from ...arguments import EncoderArguments, TypoArguments
+from ...typos.training import TrainingVariants
 
 
 def tokenize(tokenizer, text: Union[str, Sequence[int]], max_length: int, prefix: str = "") -> dict:
@@ -25,45 +23,33 @@ def tokenize(tokenizer, text: Union[str, Sequence[int]], max_length: int, prefix
 
 class TypoTrainDataset(TrainDataset):
     """Tevatron's ``TrainDataset`` (same passage sampling) whose items also carry K typo'd variants of the
-    query, regenerated every epoch from ``--typo_seed``, the epoch and the query text. Items are
-    ``(query, passages, typo_queries)``.
+    query (``typos.TrainingVariants``: regenerated every epoch from ``--typo_seed``, the epoch and the query
+    text). Items are ``(query, passages, typo_queries)``.
 
     ``groups``: ``[{"query": str, "positives": [str], "negatives": [str]}]`` (``io.read_train_jsonl``).
     """
 
-    def __init__(self, data_args, groups: List[dict], tokenizer, typo_args: TypoArguments, trainer=None):
+    def __init__(self, data_args, groups: List[dict], tokenizer, typo_args: TypoArguments,
+                 encoder_args: EncoderArguments, trainer=None):
         super().__init__(data_args, groups, tokenizer, trainer)
-        self.typo_args = typo_args
-        self.generator = TypoGenerator(lang=typo_args.typo_lang, types=typo_args.typo_types)
+        self.encoder_args = encoder_args
+        self.variants = TrainingVariants.from_args(typo_args)
 
     def create_one_example(self, text_encoding, is_query=False):
         if is_query:
-            return tokenize(self.tok, text_encoding, self.data_args.q_max_len, self.typo_args.query_prefix)
-        return tokenize(self.tok, text_encoding, self.data_args.p_max_len, self.typo_args.passage_prefix)
+            return tokenize(self.tok, text_encoding, self.data_args.q_max_len, self.encoder_args.query_prefix)
+        return tokenize(self.tok, text_encoding, self.data_args.p_max_len, self.encoder_args.passage_prefix)
 
     def _epoch(self) -> int:
         return int(self.trainer.state.epoch) if self.trainer is not None else 0
 
-    def typo_variants(self, query: str, epoch: int) -> List[str]:
-        """Exactly K variants: the distinct ones the generator finds, cycled when fewer exist (a query with
-        no eligible word gives K copies of itself)."""
-        k = self.typo_args.typo_variants
-        if k == 0:
-            return []
-        seed = stable_seed(self.typo_args.typo_seed, epoch)
-        found = self.generator.variants(query, k, seed=seed) or [query]
-        return [found[i % len(found)] for i in range(k)]
-
     def __getitem__(self, item):
         encoded_query, encoded_passages = super().__getitem__(item)
-        query = self.train_data[item]["query"]
         epoch = self._epoch()
-        variants = self.typo_variants(query, epoch)
-        p = self.typo_args.typo_augment_prob
-        if p > 0:
-            rng = random.Random(stable_seed("augment", self.typo_args.typo_seed, epoch, item))
-            if rng.random() < p:
-                encoded_query = self.create_one_example(rng.choice(variants), is_query=True)
+        variants = self.variants.variants(self.train_data[item]["query"], epoch)
+        augmented = self.variants.augmented_query(item, variants, epoch)
+        if augmented is not None:
+            encoded_query = self.create_one_example(augmented, is_query=True)
         typo_queries = [self.create_one_example(v, is_query=True) for v in variants]
         return encoded_query, encoded_passages, typo_queries
 

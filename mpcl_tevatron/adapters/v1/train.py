@@ -5,16 +5,15 @@ directory (HF weights + tokenizer) plus ``mpcl_config.json``."""
 from __future__ import annotations
 
 import logging
-import json
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import List, Optional
 
 from tevatron.arguments import DataArguments, DenseTrainingArguments, ModelArguments
 from transformers import AutoConfig, AutoTokenizer, HfArgumentParser, set_seed
 
-from ...arguments import TypoArguments
+from ...arguments import (EncoderArguments, LossArguments, TypoArguments, driver_arguments,
+                          overwrite_output_dir, parse_arguments, resolve_encoder)
 from ...io import InputError, read_train_jsonl, read_train_records
 from ...losses import get_loss
 from .collator import TypoQPCollator
@@ -27,18 +26,10 @@ logger = logging.getLogger(__name__)
 PROG = "python -m mpcl_tevatron.driver.train"
 
 
-@dataclass
-class DriverArguments:
-    """Tevatron v1's driver reads ``overwrite_output_dir``, which transformers 5 dropped from
-    ``TrainingArguments``; it lives here now, with the same meaning."""
-
-    overwrite_output_dir: bool = field(default=False, metadata={
-        "help": "train into an output directory that is not empty"})
-
-
 def build_parser() -> HfArgumentParser:
-    return HfArgumentParser((ModelArguments, DataArguments, DenseTrainingArguments, TypoArguments,
-                             DriverArguments), prog=PROG, description=__doc__)
+    return HfArgumentParser((ModelArguments, DataArguments, DenseTrainingArguments, LossArguments, TypoArguments,
+                             EncoderArguments, *driver_arguments(DenseTrainingArguments)),
+                            prog=PROG, description=__doc__)
 
 
 def load_groups(data_args, separator: str):
@@ -55,20 +46,13 @@ def load_groups(data_args, separator: str):
 
 def main(argv: Optional[List[str]] = None) -> None:
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        parsed = parser.parse_json_file(os.path.abspath(argv[0]))
-        with open(argv[0]) as f:
-            given = [f"--{key}" for key in json.load(f)]  # the settings a JSON file gives count as flags
-    else:
-        parsed = parser.parse_args_into_dataclasses(argv)
-        given = argv
-    model_args, data_args, training_args, typo_args, driver_args = parsed
-    problem = typo_args.validate()
+    parsed, given = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
+    model_args, data_args, training_args, loss_args, typo_args, encoder_args = parsed[:6]
+    problem = typo_args.validate(loss_args.loss) or encoder_args.validate()
     if problem:
         parser.error(problem)
     if (os.path.isdir(training_args.output_dir) and os.listdir(training_args.output_dir)
-            and training_args.do_train and not driver_args.overwrite_output_dir):
+            and training_args.do_train and not overwrite_output_dir(parsed)):
         parser.error(f"output directory {training_args.output_dir} is not empty; use --overwrite_output_dir")
 
     logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
@@ -93,8 +77,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                                         cache_dir=model_args.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path,
                                               cache_dir=model_args.cache_dir)
-    objective = get_loss(typo_args.loss, **typo_args.loss_hyperparameters(n))
-    encoder_config = typo_args.resolve_encoder(model_args.model_name_or_path, given)
+    objective = get_loss(loss_args.loss, **typo_args.loss_hyperparameters(n))
+    encoder_config = resolve_encoder(model_args.model_name_or_path, given, encoder_args)
     logger.info("encoder: %s", encoder_config)
     model = TypoDenseModel.build(model_args, data_args, training_args, objective=objective,
                                  encoder_config=encoder_config, config=config, cache_dir=model_args.cache_dir)
@@ -103,7 +87,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         for encoder in {id(model.lm_q): model.lm_q, id(model.lm_p): model.lm_p}.values():
             encoder.get_input_embeddings().weight.requires_grad_(False)
 
-    dataset = TypoTrainDataset(data_args, groups, tokenizer, typo_args)
+    dataset = TypoTrainDataset(data_args, groups, tokenizer, typo_args, encoder_args)
     trainer = TypoDenseTrainer(
         model=model, args=training_args, train_dataset=dataset,
         data_collator=TypoQPCollator(tokenizer, max_p_len=data_args.p_max_len, max_q_len=data_args.q_max_len),
@@ -113,6 +97,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     trainer.save_model()
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(training_args.output_dir)
-        s = dataset.generator.stats
+        s = dataset.variants.generator.stats
         logger.info("typo'd variants: %d queries, %d unchanged (no eligible word), %d with fewer distinct "
                     "variants than K", s.queries, s.unchanged, s.short)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from torch import Tensor, nn
+from tevatron.retriever.modeling import DenseModel, EncoderOutput
+
+from ...distributed import gather_with_grad
+from ...encoder_config import EncoderConfig
+
+
+class TypoDenseModel(DenseModel):
+    """v2's ``DenseModel`` (its pooling and normalisation) whose training forward also encodes the typo'd
+    queries and hands ``(q_reps, p_reps, typo_q_reps)`` to the registry's objective. Under DDP all three are
+    gathered across processes first (as v2 gathers q and p), so the objective sees the global batch.
+
+    v2's ``--temperature`` divides every retrieval score; the objectives compute dot products of the
+    representations they get, so those are scaled by ``temperature ** -0.5`` (every dot product, query-passage,
+    passage-query or query-query, is then divided by the temperature; with the default 1.0 nothing changes).
+    """
+
+    objective: nn.Module
+    encoder_config: EncoderConfig
+
+    @classmethod
+    def build(cls, model_args, train_args, objective: nn.Module = None,
+              encoder_config: Optional[EncoderConfig] = None, **hf_kwargs):
+        model = super().build(model_args, train_args, **hf_kwargs)
+        model.objective = objective
+        model.encoder_config = encoder_config or EncoderConfig()
+        return model
+
+    def forward(self, query: Dict[str, Tensor] = None, passage: Dict[str, Tensor] = None,
+                typo_query: Optional[Dict[str, Tensor]] = None):
+        if not self.training or not query or not passage:
+            return super().forward(query=query, passage=passage)
+        q_reps, p_reps = self.encode_query(query), self.encode_passage(passage)
+        t_reps = self.encode_query(typo_query) if typo_query else None
+        if self.is_ddp:
+            q_reps, p_reps = gather_with_grad(q_reps), gather_with_grad(p_reps)
+            t_reps = gather_with_grad(t_reps) if t_reps is not None else None
+        scale = self.temperature ** -0.5
+        if scale != 1.0:
+            q_reps, p_reps = q_reps * scale, p_reps * scale
+            t_reps = t_reps * scale if t_reps is not None else None
+        loss = self.objective(q_reps, p_reps, t_reps)
+        if self.is_ddp:
+            loss = loss * self.world_size  # v2's trainer divides it back; DDP averages gradients
+        return EncoderOutput(loss=loss, q_reps=q_reps, p_reps=p_reps)

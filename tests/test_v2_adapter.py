@@ -1,0 +1,136 @@
+"""The Tevatron v2 adapter. v2 (``tevatron.retriever``) is not on PyPI, so CI (v1 installed) skips these; they
+run where v2 is installed from source, e.g. ``pip install --no-deps <tevatron checkout> peft`` in a venv."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mpcl_tevatron.arguments import TypoArguments
+from mpcl_tevatron.evaluation import evaluate, read_qrels, read_run
+from mpcl_tevatron.losses import get_loss
+
+from .conftest import run_module
+
+pytest.importorskip("tevatron.retriever", reason="Tevatron v2 (tevatron.retriever, installed from source) is "
+                                                 "not installed; PyPI's tevatron is v1")
+
+
+def _data_args(**overrides):
+    from tevatron.retriever.arguments import DataArguments
+
+    return DataArguments(**{"query_max_len": 16, "passage_max_len": 24, "train_group_size": 2, **overrides})
+
+
+def _dataset(synthetic, k=3, augment=0.0, epoch=0, prefix="query: "):
+    from mpcl_tevatron.adapters.v2 import TypoTrainDataset
+
+    data_args = _data_args(dataset_path=str(synthetic / "train" / "train.jsonl"), query_prefix=prefix)
+    typo_args = TypoArguments(typo_variants=k, typo_augment_prob=augment, typo_seed=1)
+    ds = TypoTrainDataset(data_args, typo_args)
+    ds.set_trainer(SimpleNamespace(state=SimpleNamespace(epoch=epoch), args=SimpleNamespace(seed=42)))
+    return ds
+
+
+def test_dataset_items_carry_k_prefixed_deterministic_variants(synthetic):
+    query, documents, typos = _dataset(synthetic)[1]
+    assert query[0] == "query: where is the " + query[0].split()[-2] + " found" and len(documents) == 2
+    assert len(typos) == 3 and all(t.startswith("query: ") and t != query[0] for t in typos)
+    assert _dataset(synthetic)[1][2] == typos  # same seed, same epoch: same variants
+    assert _dataset(synthetic, epoch=1)[1][2] != typos  # regenerated every epoch
+    always = _dataset(synthetic, augment=1.0)
+    assert all(always[i][0][0] in always[i][2] for i in range(4))
+
+
+def test_collator_tokenizes_typo_queries_as_v2_tokenizes_queries(synthetic, tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from mpcl_tevatron.adapters.v2 import TypoTrainCollator
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    ds = _dataset(synthetic, k=2, prefix="")
+    features = [ds[i] for i in range(4)]
+    collator = TypoTrainCollator(ds.data_args, tok)
+    q, p, t = collator(features)
+    assert q["input_ids"].shape[0] == 4 and p["input_ids"].shape[0] == 8 and t["input_ids"].shape[0] == 8
+    again = collator.tokenize_queries([f[0][0] for f in features])
+    assert torch.equal(again["input_ids"], q["input_ids"]) and torch.equal(again["attention_mask"],
+                                                                           q["attention_mask"])
+    assert collator([(f[0], f[1], []) for f in features])[2] is None
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.05])
+def test_infonce_through_the_adapter_is_v2s_own_loss(tiny_model_dir, temperature):
+    from tevatron.retriever.arguments import ModelArguments, TevatronTrainingArguments
+    from tevatron.retriever.modeling import DenseModel
+
+    from mpcl_tevatron.adapters.v2 import TypoDenseModel
+
+    model_args = ModelArguments(model_name_or_path=str(tiny_model_dir), pooling="mean", temperature=temperature)
+    train_args = TevatronTrainingArguments(output_dir="unused", report_to="none")
+    ours = TypoDenseModel.build(model_args, train_args, objective=get_loss("infonce", n_passages=2))
+    theirs = DenseModel.build(model_args, train_args)
+    torch.manual_seed(0)
+    query = {"input_ids": torch.randint(5, 40, (3, 7)), "attention_mask": torch.ones(3, 7, dtype=torch.long)}
+    passage = {"input_ids": torch.randint(5, 40, (6, 9)), "attention_mask": torch.ones(6, 9, dtype=torch.long)}
+    ours.train(), theirs.train()
+    a, b = ours(query=query, passage=passage).loss, theirs(query=query, passage=passage).loss
+    if temperature == 1.0:
+        assert torch.equal(a, b)  # bit for bit
+    else:
+        assert float(a.detach()) == pytest.approx(float(b.detach()), rel=1e-5)
+
+
+def _v2_files(synthetic, d):
+    """v2's encode input: corpus with docid/text, queries with query_id/query."""
+    for name, key, out_id, out_text in (("corpus", "text", "docid", "text"), ("queries", "text", "query_id",
+                                                                                   "query")):
+        with open(synthetic / f"{name}.jsonl") as f, open(d / f"{name}_v2.jsonl", "w") as o:
+            for line in f:
+                r = json.loads(line)
+                o.write(json.dumps({out_id: r["text_id"], out_text: r[key]}) + "\n")
+
+
+@pytest.mark.slow
+def test_train_with_mp_infonce_then_v2s_own_encode_and_search(tmp_path, tiny_model_dir, synthetic):
+    model = tmp_path / "model"
+    run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir", model,
+               "--dataset_path", synthetic / "train" / "train.jsonl", "--loss", "mp_infonce", "--typo_variants", 3,
+               "--pooling", "mean", "--train_group_size", 2, "--per_device_train_batch_size", 8,
+               "--max_steps", 20, "--learning_rate", 1e-3, "--seed", 7, "--query_max_len", 16,
+               "--passage_max_len", 24, "--save_strategy", "no", "--report_to", "none", "--use_cpu")
+    assert json.load(open(model / "mpcl_config.json"))["pooling"] == "mean"
+    _v2_files(synthetic, tmp_path)
+    common = ["--model_name_or_path", model, "--output_dir", tmp_path / "tmp", "--pooling", "mean",
+              "--attn_implementation", "sdpa", "--query_max_len", 16, "--passage_max_len", 24,
+              "--per_device_eval_batch_size", 16]
+    for shard in (0, 1):  # v2's own sharded encoding
+        run_module("tevatron.retriever.driver.encode", *common, "--dataset_path", tmp_path / "corpus_v2.jsonl",
+                   "--encode_output_path", tmp_path / f"corpus.{shard}.pkl", "--dataset_number_of_shards", 2,
+                   "--dataset_shard_index", shard)
+    run_module("tevatron.retriever.driver.encode", *common, "--dataset_path", tmp_path / "queries_v2.jsonl",
+               "--encode_output_path", tmp_path / "q.pkl", "--encode_is_query")
+    # The plugin's encode reads pooling from mpcl_config.json: the same query representations with no flags.
+    run_module("mpcl_tevatron.driver.encode", "--model_name_or_path", model, "--output_dir", tmp_path / "tmp",
+               "--query_max_len", 16, "--per_device_eval_batch_size", 16, "--dataset_path",
+               tmp_path / "queries_v2.jsonl", "--encode_output_path", tmp_path / "q_plugin.pkl", "--encode_is_query")
+    import pickle
+
+    (ra, ia), (rb, ib) = (pickle.load(open(tmp_path / n, "rb")) for n in ("q.pkl", "q_plugin.pkl"))
+    assert ia == ib and torch.allclose(torch.as_tensor(ra), torch.as_tensor(rb), atol=1e-6)
+    run_module("tevatron.retriever.driver.search", "--query_reps", tmp_path / "q.pkl", "--passage_reps",
+               tmp_path / "corpus.*.pkl", "--depth", 20, "--batch_size", -1, "--save_text",
+               "--save_ranking_to", tmp_path / "run.txt")
+    scores = evaluate(read_qrels(str(synthetic / "qrels.txt")), read_run(str(tmp_path / "run.txt")))
+    random_mrr10 = sum(1.0 / r for r in range(1, 11)) / 48
+    assert scores["mrr@10"] > 3 * random_mrr10 and scores["recall@100"] == 1.0
+
+
+def test_v2_driver_rejects_grad_cache_and_unknown_loss(tmp_path, tiny_model_dir):
+    for flags, message in ((["--grad_cache"], "--grad_cache"), (["--loss", "nope"], "unknown --loss 'nope'")):
+        proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                          tmp_path / "out", "--dataset_path", "x.jsonl", *flags, check=False)
+        assert proc.returncode == 2 and message in proc.stderr
