@@ -16,11 +16,11 @@ from .train import attention_implementation
 
 def completed_argv(argv: List[str]) -> List[str]:
     """``argv`` plus the encoder flags it lacks, from the model directory's settings."""
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return argv  # a JSON config is passed through as it is
     parser = tevatron_encode.HfArgumentParser(
         (tevatron_encode.ModelArguments, tevatron_encode.DataArguments, tevatron_encode.TrainingArguments))
     (model_args, _, _), given = parse_arguments(parser, argv)
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return argv  # a JSON config is passed through as it is
     config = EncoderConfig.for_model(model_args.model_name_or_path)
     extra = [f"--{name}={getattr(config, name)}" for name in ENCODER_SETTINGS if name not in given]
     attn = attention_implementation(model_args.attn_implementation, "attn_implementation" in given)

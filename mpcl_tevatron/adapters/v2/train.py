@@ -65,8 +65,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     if problem:
         parser.error(problem)
     output_dir = training_args.output_dir
+    last_checkpoint = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
     if (os.path.isdir(output_dir) and os.listdir(output_dir) and training_args.do_train
-            and not overwrite_output_dir(parsed) and get_last_checkpoint(output_dir) is None):
+            and not overwrite_output_dir(parsed) and last_checkpoint is None):
         parser.error(f"output directory {output_dir} is not empty; use --overwrite_output_dir")
     if not (data_args.dataset_path or data_args.dataset_name != "json"):
         raise InputError("no training data: give --dataset_path (Tevatron train JSONL) or --dataset_name")
@@ -103,7 +104,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     trainer = TypoTevatronTrainer(model=model, args=training_args, train_dataset=dataset,
                                   data_collator=TypoTrainCollator(data_args, tokenizer))
     dataset.set_trainer(trainer)
-    last_checkpoint = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
     trainer.train(resume_from_checkpoint=last_checkpoint)
     trainer.save_model()
     if trainer.is_world_process_zero():
