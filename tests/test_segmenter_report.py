@@ -89,11 +89,12 @@ def test_report_from_runs(tmp_path):
             for name in ("clean", "w1.0", "w1.1"):
                 for i, q in enumerate(qids):
                     r = rank_of_answer(i) if name == "clean" else rank_of_answer(i) + 1
-                    ranked = [f"x{j}" for j in range(10)]
-                    ranked.insert(r - 1, f"d{i}")
+                    ranked = [n + j for j in range(10)]  # candidate codes: d0..d59, then x0..x9
+                    ranked.insert(r - 1, i)
                     sets.append(name), ids.append(q), docs.append(ranked[:10])
                     scores.append(list(np.linspace(1, 0, 10) + rng.normal(0, 1e-6)))
-            runs[task] = {"set": sets, "qid": ids, "docids": np.array(docs, dtype=object),
+            runs[task] = {"set": sets, "qid": ids, "doc_ids": [f"d{i}" for i in range(n)] +
+                          [f"x{j}" for j in range(10)], "ranks": np.array(docs, dtype=np.int32),
                           "scores": np.array(scores)}
         first_hit[row] = np.mean([1 / rank_of_answer(i) for i in range(n)])
         pickle.dump(runs, open(tmp_path / "runs" / f"{row}.pkl", "wb"))
@@ -125,24 +126,29 @@ def _trec_eval_style(relevant, ranked):
 
 def test_report_metrics_match_an_independent_implementation():
     """ranx's per-question figures (as the report computes them) against the trec_eval definitions, on a run
-    shaped like X->pool: 11 relevant candidates per question among 6,000, depth 100."""
-    from ranx import Qrels
-
-    from mpcl_tevatron.xmrc.report import METRICS, per_query_scores
+    shaped like X->pool: up to 11 relevant candidates per question among 6,000 (so qrels rows are padded), depth
+    100, with relevant candidates the search never saw."""
+    from mpcl_tevatron.xmrc.report import METRICS, _qrels_array, per_query_scores
 
     rng = np.random.default_rng(0)
     qids = [f"q{i}" for i in range(200)]
-    relevant = {q: {f"d{j}" for j in rng.choice(6000, 11, replace=False)} for q in qids}
+    relevant = {q: {f"d{j}" for j in rng.choice(6000, rng.integers(1, 12), replace=False)} for q in qids}
     docids, scores = [], []
     for q in qids:  # a ranking that holds some relevant candidates, at random depths
-        pool = list(rng.choice(sorted(relevant[q]), rng.integers(0, 12), replace=False))
+        pool = list(rng.choice(sorted(relevant[q]), rng.integers(0, len(relevant[q]) + 1), replace=False))
         pool += [f"d{j}" for j in rng.choice(6000, 150, replace=False) if f"d{j}" not in pool]
         docids.append(list(rng.permutation(pool[:100])))
         scores.append(sorted(rng.random(100), reverse=True))
-    ours = per_query_scores(Qrels({q: {d: 1 for d in relevant[q]} for q in qids}), np.array(docids),
-                            np.array(scores), qids)
-    for n, q in enumerate(sorted(qids)):
-        expected = _trec_eval_style(relevant[q], docids[qids.index(q)])
+    doc_ids = [f"d{j}" for j in range(6000) if j % 7]  # every 7th candidate never searched: still relevant
+    index = {d: i for i, d in enumerate(doc_ids)}
+    docids = [[d for d in ds if d in index] for ds in docids]
+    qrels = _qrels_array({q: {d: 1 for d in relevant[q]} for q in qids}, qids, index)
+    ranks = np.full((len(qids), 100), -1)
+    for i, ds in enumerate(docids):
+        ranks[i, :len(ds)] = [index[d] for d in ds]
+    ours = per_query_scores(qrels, ranks, np.sort(np.array(scores))[:, ::-1])
+    for n, q in enumerate(qids):
+        expected = _trec_eval_style(relevant[q], docids[n])
         for metric in METRICS:
             assert ours[metric][n] == pytest.approx(expected[metric], abs=1e-12), (q, metric)
     assert 0 < ours["map@20"].mean() < ours["recall@100"].mean() < 1

@@ -39,7 +39,7 @@ def test_train_split_is_english_and_article_disjoint(tmp_path):
     eval_q = [json.loads(l)["query_id"] for l in open(tmp_path / "de" / "queries.jsonl")]
     assert set(train_q).isdisjoint(eval_q)
     assert {en.query_article[q] for q in train_q} == train_articles
-    assert sorted(os.listdir(tmp_path / "de" / "typos")) == ["r20", "r50", "w1"]
+    assert sorted(os.listdir(tmp_path / "de" / "typos")) == ["r50", "w1"]
     assert sorted(os.listdir(tmp_path / "de" / "typos" / "r50")) == ["queries.typo0.jsonl", "queries.typo1.jsonl"]
     # X->pool: a question's answer sentences in every built language are relevant; ids are parallel
     pool = {}

@@ -46,7 +46,9 @@ def _write_jsonl(path: str, records) -> None:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
-DEFAULT_SEVERITIES = ("w1", "r20", "r50")
+#: One typo'd word (the literature's protocol) and half of the eligible words. r20 is not a default: XQuAD-R's
+#: evaluation questions have a median of 5 eligible words, and r20 edits exactly one word in 84% of them, as w1.
+DEFAULT_SEVERITIES = ("w1", "r50")
 
 
 def parse_severity(name: str) -> dict:
@@ -161,7 +163,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--copies", type=int, default=10, help="typo'd copies per severity (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of typo'd copy 0 (default 0)")
     p.add_argument("--severities", nargs="+", default=list(DEFAULT_SEVERITIES),
-                   help="w<k>: k typo'd words per query; r<p>: p%% of eligible words (default: w1 r20 r50)")
+                   help="w<k>: k typo'd words per query; r<p>: p%% of eligible words (default: w1 r50)")
     p.add_argument("--own_segmenter", action="store_true",
                    help="segment sentences with the plugin's segmenter even where LAReQA's breaks exist")
     p.add_argument("--train_source", default=None,
