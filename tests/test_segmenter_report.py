@@ -38,10 +38,26 @@ def test_segment_by_hand():
     assert _sentences("no end mark at all", "en") == ["no end mark at all"]
 
 
+def test_segment_language_rules_by_hand():
+    """The per-language rules that LAReQA's breaks follow in German, Turkish and Spanish."""
+    assert _sentences("Es heißt Krieg. „Sieben Jahre“ dauerte er. Die Route 99. Sie ist lang. Am 3. Mai "
+                      "im [21.] Jahrhundert.", "de") == [
+        "Es heißt Krieg.", "„Sieben Jahre“ dauerte er.", "Die Route 99.", "Sie ist lang.",
+        "Am 3. Mai im [21.] Jahrhundert."]
+    assert _sentences("Köye indi. 12 Mayıs 1705'te geldi. 1785'te öldü. 1973 yılında döndü. 18. yüzyılda "
+                      "bitti. 35.064 hane vardır.", "tr") == [
+        "Köye indi.", "12 Mayıs 1705'te geldi. 1785'te öldü. 1973 yılında döndü.", "18. yüzyılda bitti.",
+        "35.064 hane vardır."]
+    assert _sentences("Es la Y. pestis. Y. p. orientalis existe. Lo dijo etc. es así. Fue en el siglo II d.C. "
+                      "Este honor. Lo vio el Dr. Constantine.", "es") == [
+        "Es la Y.", "pestis.", "Y.", "p. orientalis existe.", "Lo dijo etc.", "es así.", "Fue en el siglo II d.C.",
+        "Este honor.", "Lo vio el Dr. Constantine."]
+
+
 # Measured on XQuAD-R (all 240 paragraphs of each language); the issue asks >= 95% for Latin, Greek and
-# Cyrillic scripts. de, es and tr fall short (see README); these floors catch regressions.
-FLOORS = {"en": 0.95, "el": 0.95, "ru": 0.95, "vi": 0.95, "de": 0.94, "tr": 0.91, "es": 0.89, "ar": 0.94,
-          "hi": 0.94, "zh": 0.72}
+# Cyrillic scripts (en, de, es, tr, vi, el, ru), and these floors hold every language at that or at its measure.
+FLOORS = {"en": 0.95, "el": 0.95, "ru": 0.95, "vi": 0.95, "de": 0.95, "tr": 0.95, "es": 0.95, "ar": 0.95,
+          "hi": 0.95, "zh": 0.73}
 
 
 @needs_xquad

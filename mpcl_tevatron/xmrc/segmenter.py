@@ -6,6 +6,8 @@ One pass over the text finds sentence ends:
   quotes or brackets after them, followed by whitespace and then something that can open a sentence (a letter
   that is not lower case, a digit, an opening quote or bracket). A full stop does not end a sentence after a
   known abbreviation, a single letter (initials: "J. R. R."), or a one- or two-digit number (ordinals: "3. Oktober");
+  a few per-language rules (the sets below) follow what LAReQA's breaks do in German, Spanish and Turkish,
+  measured on XQuAD-R: 95.0-98.3% of paragraphs identical in every Latin, Greek and Cyrillic language;
 - Devanagari danda ``।`` and double danda ``॥``, Chinese/Japanese full-width ``。！？``: always an end,
   whitespace or not;
 - Thai, which writes no sentence punctuation: a run of two or more spaces (Thai uses single spaces inside
@@ -25,26 +27,39 @@ ABBREVIATIONS = {
     "en": "mr mrs ms dr prof sr jr st vs etc e.g i.e approx no inc ltd co corp gen col lt sgt capt gov sen rep "
           "jan feb mar apr jun jul aug sep sept oct nov dec ca c fig al vol rev v",
     "de": "z.b u.a d.h bzw ca dr prof nr st hl evtl ggf usw vgl sog inkl jh jhd mio mrd u.ä lb al rev",
-    "es": "ee uu",
+    "es": "ee uu dr st",
     "tr": "dr prof vb vs yy mö ms",
     "vi": "tp ts gs ths",
     "el": "κ π.χ δηλ κ.λπ κ.ά",
     "ru": "г т.е т.п пр им ул см стр тыс млн млрд н англ ум",
 }
-#: Languages that write ordinals as a number and a full stop.
+#: Languages that write ordinals as a number and a full stop ("3. Oktober"), and the words that never follow
+#: an ordinal but open sentences (after "Route 99." a sentence starts at "Sie").
 ORDINAL_DOT = {"de", "tr"}
-#: Languages where a full stop before a number does not end a sentence (LAReQA's breaks agree).
-NO_BREAK_BEFORE_DIGIT = {"tr"}
+NOT_AFTER_ORDINAL = {"de": set("der die das den dem des ein eine einer sie er es wir ich dies diese dieser dieses "
+                               "im in am an auf als nach mit bei seit zu zum zur von vom".split())}
+#: Languages where a full stop before a number ends a sentence only when the number looks like a sentence's
+#: subject or date: an ordinal or a dotted number ("18. yüzyılda", "35.064 hane") or a number followed by a
+#: capitalised word ("12 Mayıs"); not before a number with a suffix or a lower-case word ("1785'te",
+#: "1973 yılında"), as LAReQA's Turkish breaks have it.
+NUMBER_RULE = {"tr"}
+#: Languages whose LAReQA breaks end a sentence at a full stop before a lower-case word too ("Y. pestis",
+#: "etc. es", "a.C. hasta"), unless it follows a lower-case single letter ("Y. p. orientalis") or a listed
+#: abbreviation.
+BREAK_BEFORE_LOWER = {"es"}
 #: Languages whose LAReQA breaks put a "[citation needed]" after a full stop in a sentence of its own.
 BRACKET_SENTENCE = {"de", "ru", "tr"}
 #: Languages where a single letter and a full stop is an initial ("John F. Kennedy"), not a sentence end.
 #: LAReQA's breaks treat initials so in these languages; in the others they split there, and so does this.
 INITIALS = {"en", "de", "ru", None}
+#: Languages whose LAReQA breaks end a sentence at a dotted abbreviation before a capitalised word
+#: ("siglo II d.C. Este").
+DOTTED_ENDS = {"es"}
 _ABBR = {lang: set(words.split()) for lang, words in ABBREVIATIONS.items()}
 _ALL_ABBR = set().union(*_ABBR.values())
 
 _CLOSERS = "\"'”’»)]}›」』"
-_OPENERS = "\"'“‘«({‹「『¿¡"  # not "[": "[citation needed]" stays with its sentence
+_OPENERS = "\"'“‘„‚«({‹「『¿¡"  # not "[": "[citation needed]" stays with its sentence
 _ALWAYS_END = "।॥。！？"
 _END = ".!?;؟…"
 
@@ -65,18 +80,29 @@ def _previous_token(text: str, dot: int) -> str:
     return text[start:dot]
 
 
-def _is_abbreviation(token: str, lang: Optional[str]) -> bool:
-    low = token.lower().rstrip(".")
+def _next_word(text: str, k: int) -> str:
+    m = re.match(r"\w+", text[k:])
+    return m.group(0) if m else ""
+
+
+def _is_abbreviation(token: str, lang: Optional[str], next_word: str = "") -> bool:
+    low = token.lower().rstrip(".").lstrip("[(")
     if not low:
         return False
     if low.isdigit():
-        return lang in ORDINAL_DOT and len(low) <= 2  # "3. Oktober"
+        return lang in ORDINAL_DOT and len(low) <= 2 and next_word.lower() not in NOT_AFTER_ORDINAL.get(lang, ())
     if len(low) == 1 and low.isalpha():
         return lang in INITIALS
     if "." in low and all(len(part) == 1 and part.isalpha() for part in low.split(".")):
-        return True  # "U.S.", "E.I."
+        return lang not in DOTTED_ENDS  # "U.S.", "E.I."
     words = _ABBR.get(lang, _ALL_ABBR) if lang else _ALL_ABBR
     return low in words
+
+
+def _number_opens(text: str, k: int) -> bool:
+    """``NUMBER_RULE``: does the number at ``text[k]`` open a sentence?"""
+    m = re.match(r"\d+(\.\d+)*(\.)?(\s+(\S))?", text[k:])
+    return bool(m.group(1) or m.group(2) or (m.group(4) and _opens_sentence(m.group(4))))
 
 
 def segment(text: str, lang: Optional[str] = None) -> List[Tuple[int, int]]:
@@ -108,8 +134,14 @@ def segment(text: str, lang: Optional[str] = None) -> List[Tuple[int, int]]:
             if ch == ";" and lang != "el":
                 i = j
                 continue
-            if ch == "." and (_is_abbreviation(_previous_token(text, i), lang)
-                              or (text[k].isdigit() and lang in NO_BREAK_BEFORE_DIGIT)):
+            if ch == "." and text[k].islower() and lang in BREAK_BEFORE_LOWER:
+                token = _previous_token(text, i)
+                if not (len(token) == 1 and token.islower()) and token.lower() not in _ABBR[lang]:
+                    ends.append(j)
+                i = j
+                continue
+            if ch == "." and (_is_abbreviation(_previous_token(text, i), lang, _next_word(text, k))
+                              or (text[k].isdigit() and lang in NUMBER_RULE and not _number_opens(text, k))):
                 i = j
                 continue
             if _opens_sentence(text[k]) or (text[k] == "[" and lang in BRACKET_SENTENCE):
