@@ -84,6 +84,29 @@ def test_holm_and_bonferroni_by_hand():
     assert corrected(p, "bonferroni").tolist() == pytest.approx([0.04, 0.16, 0.12, 0.02])
 
 
+def test_randomization_test_matches_exact_enumeration_and_repeats():
+    """Fisher's paired randomisation test against its exact p-value (all 2^n sign flips of the differences), on
+    pairs of two lengths; the same seed gives the same p-values; identical systems get p = 1."""
+    from itertools import product
+
+    from mpcl_tevatron.xmrc.report import randomization_p_values
+
+    rng = np.random.default_rng(3)
+    pairs = []
+    for n, shift in ((12, 0.0), (12, 0.1), (12, 0.6), (9, 0.2)):
+        control = rng.random(n)
+        pairs.append((control, control + shift + rng.normal(0, 0.3, n)))
+    pairs.append((pairs[0][0], pairs[0][0].copy()))
+    ours = randomization_p_values(pairs, n_permutations=20000, seed=0)
+    assert ours.tolist() == randomization_p_values(pairs, n_permutations=20000, seed=0).tolist()
+    for (control, treatment), p in zip(pairs, ours):
+        d = treatment - control
+        exact = np.mean([abs(np.dot(s, d)) / len(d) >= abs(d.mean()) - 1e-12
+                         for s in product((-1, 1), repeat=len(d))])
+        assert p == pytest.approx(exact, abs=0.015)  # Monte Carlo error at 20,000 permutations: <= 0.0035
+    assert ours[-1] == 1.0 and ours[2] < 0.05 < ours[0]
+
+
 def test_report_from_runs(tmp_path):
     """Two rows over one language: the better row gets ▲ on clean queries, figures match a hand count."""
     rng = np.random.default_rng(0)
@@ -144,7 +167,7 @@ def test_report_metrics_match_an_independent_implementation():
     """ranx's per-question figures (as the report computes them) against the trec_eval definitions, on a run
     shaped like X->pool: up to 11 relevant candidates per question among 6,000 (so qrels rows are padded), depth
     100, with relevant candidates the search never saw."""
-    from mpcl_tevatron.xmrc.report import METRICS, _qrels_array, per_query_scores
+    from mpcl_tevatron.xmrc.report import METRICS, qrels_array, per_query_scores
 
     rng = np.random.default_rng(0)
     qids = [f"q{i}" for i in range(200)]
@@ -158,7 +181,7 @@ def test_report_metrics_match_an_independent_implementation():
     doc_ids = [f"d{j}" for j in range(6000) if j % 7]  # every 7th candidate never searched: still relevant
     index = {d: i for i, d in enumerate(doc_ids)}
     docids = [[d for d in ds if d in index] for ds in docids]
-    qrels = _qrels_array({q: {d: 1 for d in relevant[q]} for q in qids}, qids, index)
+    qrels = qrels_array({q: {d: 1 for d in relevant[q]} for q in qids}, qids, index)
     ranks = np.full((len(qids), 100), -1)
     for i, ds in enumerate(docids):
         ranks[i, :len(ds)] = [index[d] for d in ds]

@@ -143,3 +143,25 @@ def test_encoder_settings_come_from_the_base_model_unless_a_flag_is_given(tmp_pa
                                    passage_prefix="passage: ")
     assert args.query_prefix == "query: "  # written back, so the dataset's prefixes follow
     assert resolve_encoder(str(tmp_path / "nothing"), set(), EncoderArguments()) == EncoderConfig()
+
+
+def test_encode_bf16_runs_the_encoder_in_bfloat16_and_keeps_the_ids(tmp_path, tiny_model_dir, synthetic):
+    """``--bf16`` changes the arithmetic (the representations differ from float32's) but not what is encoded:
+    the same ids in the same order, float32 output, each representation close to its float32 twin."""
+    import pickle
+
+    import numpy as np
+
+    reps = {}
+    for name, flags in (("fp32", []), ("bf16", ["--bf16", "--use_cpu"])):  # HF wants --use_cpu with it
+        run_module("mpcl_tevatron.driver.encode", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                   tmp_path / "tmp", "--encode_in_path", synthetic / "queries.jsonl", "--encoded_save_path",
+                   tmp_path / f"{name}.pkl", "--encode_is_qry", "--q_max_len", 16, "--per_device_eval_batch_size",
+                   8, "--dataset_proc_num", 1, *flags)
+        with open(tmp_path / f"{name}.pkl", "rb") as f:
+            reps[name] = pickle.load(f)
+    (fp32, ids32), (bf16, ids16) = reps["fp32"], reps["bf16"]
+    assert ids32 == ids16 and bf16.dtype == np.float32 and fp32.shape == bf16.shape
+    assert not np.array_equal(fp32, bf16)
+    cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
+    assert cosine.min() > 0.99

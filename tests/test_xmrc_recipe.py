@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from mpcl_tevatron.driver.xmrc import main
 
-from .conftest import SHARED
+from .conftest import ROOT, SHARED
 
 pytest.importorskip("tevatron.trainer", reason="Tevatron v1 (pip install tevatron) is not installed")
 
@@ -35,6 +37,10 @@ def test_recipe_runs_and_resumes(tmp_path, tiny_model_dir):
         assert (out / name).exists(), name
     timings = json.load(open(out / "timings.json"))
     assert {"build", "train/infonce", "encode/zero-shot/queries", "search/mp_infonce", "score"} <= set(timings)
+    table = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "xmrc_timings.py"), str(out)],
+                           capture_output=True, text=True, check=True).stdout
+    total = sum(t["seconds"] for t in timings.values()) / 60
+    assert f"| **total** | **{total:.1f} min**" in table and "| encode/infonce/queries |" in table
 
     # resume: nothing finished is redone; an interrupted search (its output missing) is redone
     model_mtime = os.stat(out / "models" / "infonce" / "model.safetensors").st_mtime_ns
