@@ -28,6 +28,7 @@ import time
 from typing import Dict, List
 
 import numpy as np
+from tqdm import tqdm
 
 from mpcl_tevatron.io import InputError, atomic_open, iter_jsonl
 from mpcl_tevatron.losses import available_losses
@@ -67,8 +68,8 @@ def parse_args(argv=None):
     p.add_argument("--q_max_len", type=int, default=32)
     p.add_argument("--p_max_len", type=int, default=128)
     p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
-                   help="bf16 (default): training and encoding under torch.autocast in bfloat16, about 1.8x "
-                   "(training) and 3x (encoding) the float32 rate on a CPU with AVX512-BF16; fp32: float32 throughout")
+                   help="bf16 (default): training and encoding under torch.autocast in bfloat16, about 1.9x "
+                   "(training) and 2.7-3x (encoding) the float32 rate on a CPU with AVX512-BF16; fp32: float32")
     p.add_argument("--encode_batch_size", type=int, default=64, help="queries per encode batch")
     p.add_argument("--corpus_batch_size", type=int, default=32, help="candidates per encode batch")
     p.add_argument("--correction", choices=["holm", "bonferroni"], default="holm")
@@ -229,7 +230,7 @@ class Recipe:
         q_lang = np.array([p[0] for p in parts])
         runs = {}
         n_queries = 0
-        for task, (x, cands, _) in self.tasks().items():
+        for task, (x, cands, _) in tqdm(self.tasks().items(), desc=f"search {row}", unit="task"):
             mask = q_lang == x
             scores, ranks, doc_ids = search(q_reps[mask], [shards[c] for c in cands], DEPTH)
             names = [parts[i][1] for i in np.flatnonzero(mask)]

@@ -8,9 +8,10 @@ severity's copies; the typo gap is the relative drop ``(clean - typo'd) / clean`
 
 Significance: every row is compared with the reference row (``infonce``) on the same questions, with ranx's
 paired Student's t-test and Fisher's paired randomisation test (50,000 permutations, seed 0; computed here,
-repeatably: see ``randomization_p_values``). ranx corrects for nothing, so the p-values of one test and one metric, over all rows, tasks and conditions of the report, are
-corrected together with Holm's step-down method (or Bonferroni's), and a figure is marked when the corrected
-p-value is below 0.05 in *both* tests: ``▲`` above the reference, ``▼`` below.
+repeatably: see ``randomization_p_values``). ranx corrects for nothing, so the p-values of one test and one
+metric, over all rows, tasks and conditions of the report, are corrected together with Holm's step-down
+method (or Bonferroni's), and a figure is marked when the corrected p-value is below 0.05 in *both* tests:
+``▲`` above the reference, ``▼`` below.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections import defaultdict
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+from tqdm import tqdm
 
 from ..evaluation import read_qrels
 from ..io import atomic_open
@@ -85,7 +87,7 @@ def score_runs(out: str, rows: List[str], tasks: Dict[str, tuple], severities: S
     those of the task's qrels, sorted; a question missing from a query set's run scores 0."""
     qrels = {path: read_qrels(path).to_dict() for _, _, path in tasks.values()}
     table = {}
-    for row in rows:
+    for row in tqdm(rows, desc="score", unit="row"):
         with open(os.path.join(out, "runs", f"{row}.pkl"), "rb") as f:
             runs = pickle.load(f)
         table[row] = {}
