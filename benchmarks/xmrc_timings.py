@@ -31,7 +31,7 @@ def stage_table(timings: dict):
         elif stage == "search":
             rate = f"{t['queries'] / t['seconds']:.0f} queries/s"
         elif stage == "score":
-            rate = f"{t['runs']} query sets scored"
+            rate = f"{t['runs']} figures (row x task x condition)"
         else:
             rate = ""
         rows.append((step, t["seconds"], rate))

@@ -121,7 +121,8 @@ def test_report_from_runs(tmp_path):
              "en->pool": ("en", ["en"], str(tmp_path / "data" / "pool" / "qrels.txt"))}
     (tmp_path / "runs").mkdir()
     first_hit = {}
-    for row, rank_of_answer in (("infonce", lambda i: 1 + i % 4), ("mp_infonce", lambda i: 1)):
+    for row, rank_of_answer in (("infonce", lambda i: 1 + i % 4), ("mp_infonce", lambda i: 1),
+                                ("dual_infonce", lambda i: 1 + i % 4)):
         runs = {}
         for task in tasks:
             sets, ids, docs, scores = [], [], [], []
@@ -137,15 +138,21 @@ def test_report_from_runs(tmp_path):
                           "scores": np.array(scores)}
         first_hit[row] = np.mean([1 / rank_of_answer(i) for i in range(n)])
         pickle.dump(runs, open(tmp_path / "runs" / f"{row}.pkl", "wb"))
-    data = write_report(str(tmp_path), ["infonce", "mp_infonce"], tasks, ["w1"], reference="infonce")
+    data = write_report(str(tmp_path), ["infonce", "mp_infonce", "dual_infonce"], tasks, ["w1"],
+                        reference="infonce")
     fig = data["figures"]
     assert fig["mp_infonce"]["en->en"]["clean"]["mrr@10"] == pytest.approx(1.0)
     assert fig["infonce"]["en->en"]["clean"]["mrr@10"] == pytest.approx(first_hit["infonce"])
     assert fig["mp_infonce"]["en->en"]["w1"]["mrr@10"] == pytest.approx(0.5)
     sig = data["significance"]["mp_infonce | en->en | clean | mrr@10"]
     assert sig["mark"] == "▲" and sig["p_student"] < 0.05 and sig["p_fisher"] < 0.05
+    assert data["significance"]["dual_infonce | en->en | clean | mrr@10"]["mark"] == ""  # the same ranking
+    twin = data["twins"]["mp_infonce | en->en | clean | mrr@10"]  # mp_infonce against its one-positive twin
+    assert twin["one_positive"] == "dual_infonce" and twin["mark"] == "▲"
     md = open(tmp_path / "report.md").read()
     assert "1.000▲" in md and "Holm" in md
+    diff = 1.0 - first_hit["infonce"]
+    assert f"| mp_infonce vs dual_infonce | {diff:+.3f} ▲1 ▼0 |" in md
     assert (tmp_path / "report.tex").exists() and (tmp_path / "report_xx.png").stat().st_size > 1000
     assert (tmp_path / "report_gap.png").exists()
 

@@ -11,7 +11,8 @@ paired Student's t-test and Fisher's paired randomisation test (50,000 permutati
 repeatably: see ``randomization_p_values``). ranx corrects for nothing, so the p-values of one test and one
 metric, over all rows, tasks and conditions of the report, are corrected together with Holm's step-down
 method (or Bonferroni's), and a figure is marked when the corrected p-value is below 0.05 in *both* tests:
-``▲`` above the reference, ``▼`` below.
+``▲`` above the reference, ``▼`` below. Each multi-positive objective is also compared with its one-positive
+twin (``TWINS``), a second family of comparisons corrected on its own: the research question's comparison.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ ALPHA = 0.05
 #: comparisons per metric asks the smallest to be below 5e-5: with 1,000 permutations only a difference that
 #: no permutation reached (p = 0) could be marked; 50,000 resolve 2e-5.
 N_PERMUTATIONS = 50000
+#: Each multi-positive objective and the objective it extends with the typo'd variants as extra positives
+#: (Sidiropoulos & Kanoulas, ECIR 2024: DR+DLM vs DR+DL, DR+DLM+ST vs DR+DL+ST; SIGIR 2022's CL with K positives).
+TWINS = {"mp_infonce": "dual_infonce", "dst_mp": "dst", "typo_cl_mp": "typo_cl"}
 
 
 def corrected(p_values: Sequence[float], method: str = "holm") -> np.ndarray:
@@ -144,18 +148,17 @@ def randomization_p_values(pairs: Sequence[Tuple[np.ndarray, np.ndarray]], n_per
     return out
 
 
-def significance(table, reference: str, correction: str, seed: int = 0):
-    """{(row, task, condition, metric): (mark, p_student, p_fisher)} for every row but the reference."""
+def significance(table, comparisons: Sequence[Tuple[str, str]], correction: str, seed: int = 0):
+    """{(row, task, condition, metric): (mark, p_student, p_fisher)} for each ``(row, control)`` of
+    ``comparisons``; the comparisons are one family: corrected together, per metric."""
     from ranx.statistical_tests import paired_student_t_test
     keys, pairs = [], []
-    for row, tasks in table.items():
-        if row == reference:
-            continue
-        for task, conditions in tasks.items():
+    for row, control in comparisons:
+        for task, conditions in table[row].items():
             for condition, metrics in conditions.items():
                 for metric, treatment in metrics.items():
                     keys.append((row, task, condition, metric))
-                    pairs.append((table[reference][task][condition][metric], treatment))
+                    pairs.append((table[control][task][condition][metric], treatment))
     same = np.array([np.allclose(t, c) for c, t in pairs], dtype=bool)
     p_t = np.array([1.0 if equal else float(paired_student_t_test(c, t, max_p=ALPHA)[0])
                     for equal, (c, t) in zip(same, pairs)])
@@ -181,7 +184,9 @@ def _mean(table, row, task, condition, metric):
 def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities: Sequence[str],
                  reference: str = "infonce", correction: str = "holm") -> dict:
     table = score_runs(out, rows, tasks, severities)
-    marks = significance(table, reference, correction)
+    marks = significance(table, [(row, reference) for row in rows if row != reference], correction)
+    twins = [(mp, one) for mp, one in TWINS.items() if mp in rows and one in rows]
+    twin_marks = significance(table, twins, correction)
     langs = [t.split("->")[0] for t in tasks if t.split("->")[0] == t.split("->")[1]]
     main_sev = severities[0] if severities else None
     settings = json.load(open(os.path.join(out, "settings.json")))
@@ -192,7 +197,9 @@ def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities:
     data = {"settings": settings, "reference": reference, "correction": correction, "alpha": ALPHA,
             "metrics": list(METRICS), "rows": rows, "figures": figures,
             "significance": {" | ".join(k): {"mark": v[0], "p_student": v[1], "p_fisher": v[2]}
-                             for k, v in marks.items()}, "n_runs": n_runs}
+                             for k, v in marks.items()},
+            "twins": {" | ".join(k): {"one_positive": TWINS[k[0]], "mark": v[0], "p_student": v[1],
+                                      "p_fisher": v[2]} for k, v in twin_marks.items()}, "n_runs": n_runs}
 
     def cell(row, task, cond, metric):
         mark = marks.get((row, task, cond, metric), ("",))[0]
@@ -231,6 +238,25 @@ def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities:
     if pivot:
         add_table(f"X->{pivot} MRR@10", "mrr@10", lambda x: f"{x}->{pivot}", pairs)
         add_table(f"{pivot}->X MRR@10", "mrr@10", lambda x: f"{pivot}->{x}", pairs)
+    if twins:
+        conds = ["clean", *severities]
+        families = [("X->X", "mrr@10", lambda x: f"{x}->{x}"), ("X->pool", "map@20", lambda x: f"{x}->pool")]
+        header = [f"{name} {cond}" for name, _, _ in families for cond in conds]
+        md += ["## Multi-positive vs its one-positive twin\n",
+               f"Mean over languages of (multi-positive - one-positive), X->X MRR@10 and X->pool mAP@20; ▲n/▼n: "
+               f"languages where the multi-positive objective is above/below its twin, {correction.title()}-corrected "
+               f"over these comparisons, p < {ALPHA} in both tests.\n",
+               "| multi-positive vs one-positive | " + " | ".join(header) + " |", "|" + "---|" * (1 + len(header))]
+        for mp, one in twins:
+            cells = []
+            for _, metric, task_of in families:
+                for cond in conds:
+                    diff = np.mean([_mean(table, mp, task_of(x), cond, metric) - _mean(table, one, task_of(x), cond,
+                                                                                        metric) for x in langs])
+                    got = [twin_marks[(mp, task_of(x), cond, metric)][0] for x in langs]
+                    cells.append(f"{diff:+.3f} ▲{got.count('▲')} ▼{got.count('▼')}")
+            md.append(f"| {mp} vs {one} | " + " | ".join(cells) + " |")
+        md.append("")
     # robustness over severity: X->X MRR@10 averaged over languages
     conds = ["clean", *severities]
     md += ["## Robustness curve: X->X MRR@10, mean over languages, by severity\n",
