@@ -18,7 +18,7 @@ from collections import defaultdict
 
 
 def stage_table(timings: dict):
-    """[(stage, seconds, rate text)] in recipe order, then the total."""
+    """([(step, seconds, rate text)] in recipe order, {stage: seconds summed over its steps})."""
     rows, per_stage = [], defaultdict(float)
     for step, t in timings.items():
         stage, _, rest = step.partition("/")

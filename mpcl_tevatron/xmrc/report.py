@@ -101,11 +101,12 @@ def score_runs(out: str, rows: List[str], tasks: Dict[str, tuple], severities: S
             position = {q: i for i, q in enumerate(questions)}
             relevant = qrels_array(qrels[path], questions, {d: i for i, d in enumerate(r["doc_ids"])})
             names = np.asarray(r["set"])
+            set_names = set(r["set"])
             rows_of = np.array([position.get(q, -1) for q in r["qid"]])
             by_condition = {}
             for condition in ["clean", *severities]:
-                sets = ["clean"] if condition == "clean" else sorted({n for n in set(r["set"])
-                                                                       if n.split(".")[0] == condition})
+                sets = ["clean"] if condition == "clean" else sorted(n for n in set_names
+                                                                      if n.split(".")[0] == condition)
                 copies = []
                 for name in sets:
                     take = np.flatnonzero((names == name) & (rows_of >= 0))
