@@ -86,10 +86,16 @@ class EncoderArguments:
         "help": "text put before every query (default: the base model's own, e.g. e5's 'query: ', else none)"})
     passage_prefix: str = field(default="", metadata={
         "help": "text put before every passage (default: the base model's own, e.g. e5's 'passage: ')"})
+    temperature: float = field(default=1.0, metadata={
+        "help": "score temperature: every objective's retrieval logits are divided by it (Tevatron v2's "
+                "--temperature). Default: the base model's recorded one, else 0.01 for L2-normalised encoders "
+                "(e5's own), 1 for unnormalised ones"})
 
     def validate(self) -> Optional[str]:
         if self.pooling not in ("cls", "mean"):
             return f"--pooling must be cls or mean, got {self.pooling!r}"
+        if self.temperature <= 0:
+            return f"--temperature must be > 0, got {self.temperature}"
         return None
 
 
@@ -131,7 +137,11 @@ def parse_arguments(parser, argv: List[str]) -> Tuple[tuple, Set[str]]:
 def resolve_encoder(model_name_or_path: str, given: Set[str], *holders) -> EncoderConfig:
     """The encoder settings for training: a flag in ``given`` wins, the others come from the base model's own
     settings (``EncoderConfig.for_model``) and are written into whichever of ``holders`` (argument dataclasses)
-    carries them, so the dataset's prefixes and the model's pooling follow."""
+    carries them, so the dataset's prefixes and the model's pooling follow.
+
+    The score temperature (``temperature``, Tevatron v2's flag and the v1 adapter's) is resolved last: given,
+    else the base model's recorded one, else the default for the resolved normalisation
+    (``EncoderConfig.score_temperature``)."""
     base = EncoderConfig.for_model(model_name_or_path)
     values = {}
     for name in ENCODER_SETTINGS:
@@ -139,4 +149,7 @@ def resolve_encoder(model_name_or_path: str, given: Set[str], *holders) -> Encod
         if name not in given:
             setattr(holder, name, getattr(base, name))
         values[name] = getattr(holder, name)
-    return EncoderConfig(**values)
+    holder = next(h for h in holders if hasattr(h, "temperature"))
+    if "temperature" not in given:
+        holder.temperature = EncoderConfig(**values, temperature=base.temperature).score_temperature
+    return EncoderConfig(**values, temperature=holder.temperature)

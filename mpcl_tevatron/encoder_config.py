@@ -2,8 +2,13 @@
 
 ``mpcl_config.json`` in a model directory records pooling, normalisation and text prefixes, so the encode
 step embeds queries and passages exactly as training did (and as e5-style models need: mean pooling,
-L2 normalisation, "query: " / "passage: "). A hub name in ``KNOWN_ENCODERS`` gets that model's published
-settings; anything else gets Tevatron v1's defaults: CLS pooling, no normalisation, no prefix.
+L2 normalisation, "query: " / "passage: "), and the score temperature it was trained at. A hub name in
+``KNOWN_ENCODERS`` gets that model's published settings; anything else gets Tevatron v1's defaults: CLS
+pooling, no normalisation, no prefix.
+
+The score temperature divides every retrieval logit in training (Tevatron v2's ``--temperature``). It matters
+most for L2-normalised encoders: their logits are cosines in [-1, 1], and at temperature 1 the softmax over a
+batch is nearly flat, so fine-tuning e5 (trained at 0.01) there undoes much of its pre-training.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -24,6 +30,16 @@ class EncoderConfig:
     normalize: bool = False
     query_prefix: str = ""
     passage_prefix: str = ""
+    #: score temperature used (or to use) in training; None: not recorded, ``score_temperature`` decides.
+    temperature: Optional[float] = None
+
+    @property
+    def score_temperature(self) -> float:
+        """The recorded temperature, else the default for this kind of encoder: ``NORMALIZED_TEMPERATURE``
+        for L2-normalised representations (cosine logits), 1 for unnormalised ones (dot products)."""
+        if self.temperature is not None:
+            return self.temperature
+        return NORMALIZED_TEMPERATURE if self.normalize else 1.0
 
     def save(self, directory: str) -> None:
         os.makedirs(directory, exist_ok=True)
@@ -87,8 +103,13 @@ class EncoderConfig:
         return torch.nn.functional.normalize(reps, dim=-1) if self.normalize else reps
 
 
-#: e5 models (intfloat's model cards): mean pooling, L2 normalisation, "query: " / "passage: ".
-E5 = EncoderConfig(pooling="mean", normalize=True, query_prefix="query: ", passage_prefix="passage: ")
+#: The default score temperature of L2-normalised encoders: e5's own (Wang et al. 2022, "Text Embeddings by
+#: Weakly-Supervised Contrastive Pre-training", and Tevatron v2's e5 recipes, ``--normalize --temperature 0.01``).
+NORMALIZED_TEMPERATURE = 0.01
+
+#: e5 models (intfloat's model cards): mean pooling, L2 normalisation, "query: " / "passage: ", trained at 0.01.
+E5 = EncoderConfig(pooling="mean", normalize=True, query_prefix="query: ", passage_prefix="passage: ",
+                   temperature=NORMALIZED_TEMPERATURE)
 #: Hub models whose directories carry no ``mpcl_config.json``, for users with a network.
 KNOWN_ENCODERS = {
     **{f"intfloat/{name}": E5 for name in ("multilingual-e5-small", "multilingual-e5-base",

@@ -40,8 +40,12 @@ def ref_kl(student, teacher, temperature):
     return sum(t[j] * (torch.log(t[j]) - s[j]) for j in range(len(t)))
 
 
+#: the score temperature the reference divides every dot product by (set by the temperature test)
+TAU = [1.0]
+
+
 def dot(a, b):
-    return (a * b).sum()
+    return (a * b).sum() / TAU[0]
 
 
 def ref_passage(q, p):
@@ -131,6 +135,42 @@ def test_objective_equals_formula_values_and_gradients(name):
             assert g is None or torch.count_nonzero(g) == 0
         else:
             assert torch.allclose(g, rg, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_score_temperature_divides_every_logit_values_and_gradients(name):
+    """``global_batch_loss`` at temperature tau (the training step of both adapters) equals the published
+    formula with every query-passage, passage-query and query-query score divided by tau, value and gradient
+    with respect to the unscaled representations; the self-teaching teacher's own temperature applies on top."""
+    from mpcl_tevatron.distributed import global_batch_loss
+
+    tau = 0.05
+    q, p, t = _reps(1)
+    objective = get_loss(name, n_passages=N, gamma=G, beta=BE, sigma=S, temperature=T)
+    ours = global_batch_loss(objective, q, p, t, temperature=tau)
+    grads = torch.autograd.grad(ours, (q, p, t), allow_unused=True)
+    q2, p2, t2 = (x.detach().clone().requires_grad_(True) for x in (q, p, t))
+    TAU[0] = tau
+    try:
+        ref = reference(name, q2, p2, t2)
+    finally:
+        TAU[0] = 1.0
+    ref_grads = torch.autograd.grad(ref, (q2, p2, t2), allow_unused=True)
+    assert float(ours.detach()) == pytest.approx(float(ref.detach()), abs=1e-5, rel=1e-5)
+    assert abs(float(ours.detach()) - float(objective(q, p, t).detach())) > 1e-3  # the temperature mattered
+    for g, rg in zip(grads, ref_grads):
+        if rg is None:
+            assert g is None or torch.count_nonzero(g) == 0
+        else:
+            assert torch.allclose(g, rg, atol=1e-5, rtol=1e-5)
+
+
+def test_global_batch_loss_at_temperature_one_is_the_objective_bit_for_bit():
+    from mpcl_tevatron.distributed import global_batch_loss
+
+    q, p, t = _reps(2)
+    objective = get_loss("dst_mp", n_passages=N)
+    assert torch.equal(global_batch_loss(objective, q, p, t), objective(q, p, t))
 
 
 def test_multi_positive_infonce_hand_computed():

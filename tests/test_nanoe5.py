@@ -88,7 +88,8 @@ def test_conversion_is_cached_and_carries_e5_conventions(e5_dir, bin_path):
     assert multilingual_e5_small_path(cache_dir=os.path.dirname(e5_dir), bin_path=bin_path) == e5_dir
     assert os.stat(marker).st_mtime_ns == before  # read from the cache, not converted again
     assert json.load(open(os.path.join(e5_dir, "mpcl_config.json"))) == {
-        "pooling": "mean", "normalize": True, "query_prefix": "query: ", "passage_prefix": "passage: "}
+        "pooling": "mean", "normalize": True, "query_prefix": "query: ", "passage_prefix": "passage: ",
+        "temperature": 0.01}
     assert not [n for n in os.listdir(os.path.dirname(e5_dir)) if n.startswith(".converting-")]
 
 

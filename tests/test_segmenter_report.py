@@ -107,6 +107,86 @@ def test_randomization_test_matches_exact_enumeration_and_repeats():
     assert ours[-1] == 1.0 and ours[2] < 0.05 < ours[0]
 
 
+def test_randomization_p_value_is_never_zero():
+    """A difference no permutation reaches still has p = 1 / (permutations + 1): the observed assignment counts."""
+    from mpcl_tevatron.xmrc.report import randomization_p_values
+
+    control = np.zeros(40)
+    (p,) = randomization_p_values([(control, control + 1.0)], n_permutations=999)
+    assert p == pytest.approx(1 / 1000)
+
+
+def _write_runs(tmp_path, rank_of_answer, run, n=60, noise_seed=0):
+    """``runs/<run>.pkl`` over tasks en->en and en->pool: question i's answer at rank ``rank_of_answer(i)`` on
+    clean queries and one lower on the typo'd copies w1.0, w1.1. Returns the tasks."""
+    rng = np.random.default_rng(noise_seed)
+    qids = [f"q{i}" for i in range(n)]
+    for sub in ("en", "pool"):
+        (tmp_path / "data" / sub).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / sub / "qrels.txt").write_text("".join(f"{q} 0 d{i} 1\n" for i, q in enumerate(qids)))
+    if not (tmp_path / "settings.json").exists():
+        json.dump({"seed": 1}, open(tmp_path / "settings.json", "w"))
+    tasks = {"en->en": ("en", ["en"], str(tmp_path / "data" / "en" / "qrels.txt")),
+             "en->pool": ("en", ["en"], str(tmp_path / "data" / "pool" / "qrels.txt"))}
+    (tmp_path / "runs").mkdir(exist_ok=True)
+    runs = {}
+    for task in tasks:
+        sets, ids, docs, scores = [], [], [], []
+        for name in ("clean", "w1.0", "w1.1"):
+            for i, q in enumerate(qids):
+                r = rank_of_answer(i) if name == "clean" else rank_of_answer(i) + 1
+                ranked = [n + j for j in range(10)]  # candidate codes: d0..d59, then x0..x9
+                ranked.insert(r - 1, i)
+                sets.append(name), ids.append(q), docs.append(ranked[:10])
+                scores.append(list(np.linspace(1, 0, 10) + rng.normal(0, 1e-6)))
+        runs[task] = {"set": sets, "qid": ids, "doc_ids": [f"d{i}" for i in range(n)] +
+                      [f"x{j}" for j in range(10)], "ranks": np.array(docs, dtype=np.int32),
+                      "scores": np.array(scores)}
+    pickle.dump(runs, open(tmp_path / "runs" / f"{run}.pkl", "wb"))
+    return tasks
+
+
+def test_a_difference_that_one_seed_carries_alone_is_not_marked(tmp_path):
+    """Three seeds per objective. In seed 0, mp_infonce ranks every answer first and infonce does not: on that
+    seed alone the tests mark ▲. In seeds 1 and 2 mp_infonce is slightly worse than infonce. Averaged over seeds,
+    mp_infonce is still ahead and the tests reject, but the sign does not hold in every seed: no mark. The
+    bootstrap interval over seeds and questions reaches below 0."""
+    base = lambda i: 1 + i % 4  # noqa: E731
+    worse = lambda i: 1 + i % 4 + (i % 3 == 0)  # noqa: E731
+    for k in range(3):
+        tasks = _write_runs(tmp_path, base, f"infonce.seed{k}")
+        _write_runs(tmp_path, (lambda i: 1) if k == 0 else worse, f"mp_infonce.seed{k}")
+    rows = ["infonce", "mp_infonce"]
+    one = write_report(str(tmp_path), rows, tasks, ["w1"], seeds={r: [f"{r}.seed0"] for r in rows})
+    assert one["significance"]["mp_infonce | en->en | clean | mrr@10"]["mark"] == "▲"  # one seed alone marks
+    three = write_report(str(tmp_path), rows, tasks, ["w1"], seeds={r: [f"{r}.seed{k}" for k in range(3)]
+                                                                    for r in rows})
+    sig = three["significance"]["mp_infonce | en->en | clean | mrr@10"]
+    assert sig["p_student"] < 0.05 and sig["p_fisher"] < 0.05  # the question-level tests alone would mark it
+    assert sig["mark"] == ""
+    assert three["figures"]["mp_infonce"]["en->en"]["clean"]["mrr@10"] > \
+        three["figures"]["infonce"]["en->en"]["clean"]["mrr@10"]
+    low, high = (three["intervals_vs_reference"]["mp_infonce | en->en | clean | mrr@10"][k] for k in ("low", "high"))
+    assert low < 0 < high
+    assert three["seed_sd"]["mp_infonce"]["en->en"]["clean"]["mrr@10"] > 0.1
+    md = open(tmp_path / "report.md").read()
+    assert "Runs per row: infonce 3, mp_infonce 3" in md and "±" in md
+    assert (tmp_path / "report_diff.png").stat().st_size > 1000
+
+
+def test_hierarchical_bootstrap_interval_covers_seed_spread():
+    from mpcl_tevatron.xmrc.report import hierarchical_bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    consistent = 0.05 + rng.normal(0, 0.01, size=(3, 500))
+    lo, hi = hierarchical_bootstrap_interval(consistent)
+    assert 0.04 < lo < 0.05 < hi < 0.06
+    # seeds that disagree widen the interval past 0 although every seed's questions are tight
+    lo, hi = hierarchical_bootstrap_interval(np.array([[0.2] * 500, [-0.05] * 500, [-0.05] * 500]))
+    assert lo < 0 < hi
+    assert hierarchical_bootstrap_interval(consistent) == hierarchical_bootstrap_interval(consistent)
+
+
 def test_report_from_runs(tmp_path):
     """Two rows over one language: the better row gets ▲ on clean queries, figures match a hand count."""
     rng = np.random.default_rng(0)

@@ -140,9 +140,49 @@ def test_encoder_settings_come_from_the_base_model_unless_a_flag_is_given(tmp_pa
     args = EncoderArguments(normalize=False)
     config = resolve_encoder(str(tmp_path), {"loss", "normalize"}, args)
     assert config == EncoderConfig(pooling="mean", normalize=False, query_prefix="query: ",
-                                   passage_prefix="passage: ")
+                                   passage_prefix="passage: ", temperature=1.0)
     assert args.query_prefix == "query: "  # written back, so the dataset's prefixes follow
-    assert resolve_encoder(str(tmp_path / "nothing"), set(), EncoderArguments()) == EncoderConfig()
+    assert resolve_encoder(str(tmp_path / "nothing"), set(), EncoderArguments()) == EncoderConfig(temperature=1.0)
+
+
+@pytest.mark.parametrize("recorded, normalize, given, expected", [
+    (None, True, None, 0.01),    # a normalised encoder with no recorded temperature: e5's 0.01
+    (None, False, None, 1.0),    # an unnormalised one: plain dot products
+    (0.05, True, None, 0.05),    # the base model's recorded temperature wins over the default
+    (0.05, True, 0.2, 0.2),      # and a flag wins over both
+])
+def test_score_temperature_default_comes_from_the_base_model(tmp_path, recorded, normalize, given, expected):
+    from mpcl_tevatron.arguments import resolve_encoder
+    from mpcl_tevatron.encoder_config import EncoderConfig
+    EncoderConfig(pooling="mean", normalize=normalize, temperature=recorded).save(tmp_path)
+    args = EncoderArguments(**({} if given is None else {"temperature": given}))
+    config = resolve_encoder(str(tmp_path), set() if given is None else {"temperature"}, args)
+    assert config.temperature == expected == args.temperature
+    assert EncoderConfig.for_model("intfloat/multilingual-e5-small").score_temperature == 0.01
+
+
+def test_v1_model_divides_the_objective_scores_by_the_temperature(tiny_model_dir):
+    """The v1 model's training loss at the recorded temperature is Tevatron's InfoNCE on cosine / tau."""
+    import torch
+    import torch.nn.functional as F
+    from tevatron.arguments import DataArguments, DenseTrainingArguments, ModelArguments
+
+    from mpcl_tevatron.adapters.v1 import TypoDenseModel
+    from mpcl_tevatron.encoder_config import EncoderConfig
+    from mpcl_tevatron.losses import get_loss
+
+    model_args = ModelArguments(model_name_or_path=str(tiny_model_dir))
+    train_args = DenseTrainingArguments(output_dir="unused", report_to="none")
+    config = EncoderConfig(pooling="mean", normalize=True, temperature=0.05)
+    model = TypoDenseModel.build(model_args, DataArguments(), train_args, encoder_config=config,
+                                 objective=get_loss("infonce", n_passages=2))
+    torch.manual_seed(0)
+    query = {"input_ids": torch.randint(5, 40, (3, 7)), "attention_mask": torch.ones(3, 7, dtype=torch.long)}
+    passage = {"input_ids": torch.randint(5, 40, (6, 9)), "attention_mask": torch.ones(6, 9, dtype=torch.long)}
+    model.train()
+    out = model(query=query, passage=passage)
+    expected = F.cross_entropy(out.q_reps @ out.p_reps.T / 0.05, torch.arange(3) * 2)
+    assert float(out.loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
 
 
 def test_encode_bf16_runs_the_encoder_in_bfloat16_and_keeps_the_ids(tmp_path, tiny_model_dir, synthetic):

@@ -51,6 +51,25 @@ def test_train_split_is_english_and_article_disjoint(tmp_path):
     assert len(manifest["checksums"]["en.json"]) == 64
 
 
+@needs_xquad
+def test_dev_split_is_its_own_articles_and_never_the_test_articles(tmp_path):
+    """--split dev evaluates on articles 20-23, trains on the same articles 0-19 as --split test, and reads no
+    question of the test articles 24-47."""
+    dev = build(SHARED, str(tmp_path / "dev"), langs=["de"], copies=0, progress=False, split="dev")
+    test = build(SHARED, str(tmp_path / "test"), langs=["de"], copies=0, progress=False)
+    en = load_squad(os.path.join(SHARED, "en.json"), "en")
+    ids = {name: [json.loads(l)["text_id"] for l in open(tmp_path / name / "de" / "queries.jsonl")]
+           for name in ("dev", "test")}
+    assert {en.query_article[q] for q in ids["dev"]} == {20, 21, 22, 23}
+    assert {en.query_article[q] for q in ids["test"]} == set(range(24, 48))
+    assert dev["split"]["evaluated"] == "dev" and test["split"]["evaluated"] == "test"
+    assert (tmp_path / "dev" / "train" / "train.jsonl").read_text() == \
+        (tmp_path / "test" / "train" / "train.jsonl").read_text()
+    train_articles = {en.query_article[json.loads(l)["query_id"]] for l in open(tmp_path / "dev" / "train" /
+                                                                                 "train.jsonl")}
+    assert train_articles == set(range(20))
+
+
 def test_train_groups_use_same_paragraph_then_article_negatives():
     data = {"data": [{"title": "A", "paragraphs": [
         {"context": "One. Two. Three.", "sentence_breaks": [[0, 4], [5, 9], [10, 16]],
@@ -64,7 +83,7 @@ def test_train_groups_use_same_paragraph_then_article_negatives():
     (g,) = build_train_groups(m)
     assert g["positive_passages"][0]["text"] == "Two."
     assert [p["text"] for p in g["negative_passages"]] == ["One.", "Three.", "Four."]
-    assert split_articles(48) == (list(range(24)), list(range(24, 48)))
+    assert split_articles(48) == (list(range(20)), list(range(20, 24)), list(range(24, 48)))
 
 
 def test_malformed_squad_is_counted_by_id_or_rejected(tmp_path):

@@ -4,7 +4,8 @@ For each row of the report: the base model zero-shot, one model per objective (t
 training set with the plugin's train driver), and baseline models zero-shot (default: the English MiniLM):
 
 1. build: XMRC from XQuAD-R (``xmrc.build``): queries, candidates, qrels, typo'd copies per severity;
-2. train: ``python -m mpcl_tevatron.driver.train --loss <objective>`` with the same seeds for every row;
+2. train: ``python -m mpcl_tevatron.driver.train --loss <objective>`` once per training seed (``--seeds``), with
+   the same seeds and settings for every objective;
 3. encode: Tevatron's encode flow (``python -m mpcl_tevatron.driver.encode``), once for every candidate of
    every language and once for every query set (clean and typo'd) of every language;
 4. search: Tevatron's faiss retriever (exact inner product, depth 100) for X->X, X->en, en->X and X->pool;
@@ -32,7 +33,8 @@ from tqdm import tqdm
 
 from mpcl_tevatron.io import InputError, atomic_open, iter_jsonl
 from mpcl_tevatron.losses import available_losses
-from mpcl_tevatron.xmrc.build import DEFAULT_SEVERITIES, XQUAD_R_LANGS, build
+from mpcl_tevatron.precision import PRECISIONS, cpu_description, resolve_precision
+from mpcl_tevatron.xmrc.build import DEFAULT_SEVERITIES, SPLITS, XQUAD_R_LANGS, build
 
 DEFAULT_OBJECTIVES = ("infonce", "dual_infonce", "mp_infonce", "dst", "dst_mp", "typo_cl", "typo_cl_mp")
 ZERO_SHOT = "zero-shot"
@@ -52,11 +54,15 @@ def parse_args(argv=None):
                    help="objectives to train, one row each (default: all seven)")
     p.add_argument("--baselines", nargs="*", default=["minilm"], help="models added zero-shot as rows")
     p.add_argument("--langs", nargs="+", default=list(XQUAD_R_LANGS))
+    p.add_argument("--split", choices=SPLITS, default="test", help="evaluated articles: test (default; XQuAD-R "
+                   "24-47) or dev (20-23): choose settings on dev (recipes/sweep.sh), report on test")
     p.add_argument("--pivot", default="en", help="Y of the X->Y tasks: X->pivot and pivot->X (default en)")
     p.add_argument("--copies", type=int, default=10, help="typo'd copies per severity (default 10)")
     p.add_argument("--severities", nargs="+", default=list(DEFAULT_SEVERITIES))
     p.add_argument("--typo_seed", type=int, default=0)
-    p.add_argument("--seed", type=int, default=42, help="training seed, the same for every objective")
+    p.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44],
+                   help="training seeds: every objective is trained once per seed, and the report averages over "
+                   "them (default 42 43 44). Adding a seed to a finished run trains and scores only what is new")
     p.add_argument("--max_steps", type=int, default=60, help="training steps (default 60: 1.5 epochs of the "
                    "632 English training questions at batch 16)")
     p.add_argument("--batch_size", type=int, default=16)
@@ -67,9 +73,14 @@ def parse_args(argv=None):
                    help="also train the word-embedding table (frozen by default: 250k rows, slow on a CPU)")
     p.add_argument("--q_max_len", type=int, default=32)
     p.add_argument("--p_max_len", type=int, default=128)
-    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
-                   help="bf16 (default): training and encoding under torch.autocast in bfloat16, about 1.9x "
-                   "(training) and 2.7-3x (encoding) the float32 rate on a CPU with AVX512-BF16; fp32: float32")
+    p.add_argument("--temperature", type=float, default=0.01,
+                   help="score temperature of every objective (the train driver's --temperature; default 0.01, "
+                   "e5's own)")
+    p.add_argument("--precision", choices=list(PRECISIONS), default="auto",
+                   help="auto (default): bf16 where the hardware runs it natively (a CPU with AVX512-BF16 or "
+                   "AMX, a CUDA device with bf16), else fp32. bf16: training and encoding under torch.autocast "
+                   "in bfloat16, about 1.9x (training) and 2.7-3x (encoding) the float32 rate with native bf16, "
+                   "but about 10x slower without it. fp32: float32")
     p.add_argument("--encode_batch_size", type=int, default=64, help="queries per encode batch")
     p.add_argument("--corpus_batch_size", type=int, default=32, help="candidates per encode batch")
     p.add_argument("--correction", choices=["holm", "bonferroni"], default="holm")
@@ -79,6 +90,9 @@ def parse_args(argv=None):
         p.error(f"unknown objectives {unknown}; known: {', '.join(available_losses())}")
     if args.pivot not in args.langs:
         p.error(f"--pivot {args.pivot} must be one of --langs")
+    if args.temperature <= 0:
+        p.error(f"--temperature must be > 0, got {args.temperature}")
+    args.precision = resolve_precision(args.precision)  # settings.json records what ran, not "auto"
     return args
 
 
@@ -94,7 +108,7 @@ class Recipe:
     # -- bookkeeping -------------------------------------------------------------------------------------------
     def pin_settings(self):
         settings = {k: v for k, v in vars(self.args).items() if k not in (
-            "out", "objectives", "baselines", "encode_batch_size", "corpus_batch_size", "correction")}
+            "out", "objectives", "baselines", "seeds", "encode_batch_size", "corpus_batch_size", "correction")}
         path = os.path.join(self.out, "settings.json")
         if os.path.isfile(path):
             old = json.load(open(path))
@@ -105,7 +119,7 @@ class Recipe:
             _atomic_json(path, settings)
 
     def timed(self, step: str, seconds: float, **extra):
-        self.timings[step] = {"seconds": round(seconds, 2), **extra}
+        self.timings[step] = {"seconds": round(seconds, 2), "cpu": cpu_description(), **extra}
         _atomic_json(self.timings_path, self.timings)
 
     def log(self, msg: str):
@@ -120,24 +134,31 @@ class Recipe:
         tmp = self.data + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
         a = self.args
-        build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities)
+        build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities,
+              split=a.split)
         self._write_encode_inputs(tmp)
         os.replace(tmp, self.data)
         self.timed("build", time.time() - t)
 
     def _write_encode_inputs(self, data):
-        """All candidates in one file, all query sets in another, so each model needs two encode runs."""
-        with atomic_open(os.path.join(data, "all_corpus.jsonl")) as out:
-            for lang in self.args.langs:
-                for _, row in iter_jsonl(os.path.join(data, lang, "corpus.jsonl")):
-                    out.write(json.dumps({"text_id": row["text_id"], "text": row["text"]}, ensure_ascii=False)
-                              + "\n")
-        with atomic_open(os.path.join(data, "all_queries.jsonl")) as out:
-            for lang in self.args.langs:
-                for name, path in self.query_sets(data, lang).items():
-                    for _, row in iter_jsonl(path):
-                        qid = SEP.join([lang, name, str(row["text_id"])])
-                        out.write(json.dumps({"text_id": qid, "text": row["text"]}, ensure_ascii=False) + "\n")
+        """All candidates in one file, all distinct query texts in another, so each model needs two encode runs.
+
+        Cheaper encoding, same representations: a text that several query sets share (a typo'd copy identical
+        to the clean question, or to another copy) is encoded once, and both files are sorted by length, so the
+        encoder's batches (padded to their longest text) carry little padding. ``query_index.json`` maps every
+        (language, query set, question) to its text's id."""
+        corpus = [(row["text_id"], row["text"]) for lang in self.args.langs
+                  for _, row in iter_jsonl(os.path.join(data, lang, "corpus.jsonl"))]
+        _write_texts(os.path.join(data, "all_corpus.jsonl"), corpus)
+        text_id: Dict[str, int] = {}
+        keys, index = [], []
+        for lang in self.args.langs:
+            for name, path in self.query_sets(data, lang).items():
+                for _, row in iter_jsonl(path):
+                    keys.append(SEP.join([lang, name, str(row["text_id"])]))
+                    index.append(text_id.setdefault(row["text"], len(text_id)))
+        _write_texts(os.path.join(data, "all_queries.jsonl"), [(str(i), text) for text, i in text_id.items()])
+        _atomic_json(os.path.join(data, "query_index.json"), {"keys": keys, "text_id": index})
 
     def query_sets(self, data, lang) -> Dict[str, str]:
         """Query set name -> file: ``clean``, and ``<severity>.<copy>`` for every typo'd copy."""
@@ -154,25 +175,26 @@ class Recipe:
     def precision_flags(self) -> List[str]:
         return ["--bf16"] if self.args.precision == "bf16" else []
 
-    def train(self, objective: str) -> str:
-        final = os.path.join(self.out, "models", objective)
+    def train(self, objective: str, seed: int) -> str:
+        final = os.path.join(self.out, "models", objective, f"seed{seed}")
         if os.path.isfile(os.path.join(final, "mpcl_config.json")):
             return final
         a = self.args
         tmp = final + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
-        self.log(f"train {objective}")
+        self.log(f"train {objective}, seed {seed}")
         t = time.time()
         _run("mpcl_tevatron.driver.train", "--model_name_or_path", self.base_model(a.model), "--output_dir", tmp,
              "--train_dir", os.path.join(self.data, "train"), "--do_train", "--loss", objective,
-             "--typo_variants", a.typo_variants, "--typo_seed", a.typo_seed, "--seed", a.seed,
+             "--typo_variants", a.typo_variants, "--typo_seed", a.typo_seed, "--seed", seed,
+             "--temperature", a.temperature,
              "--per_device_train_batch_size", a.batch_size, "--train_n_passages", a.train_n_passages,
              "--q_max_len", a.q_max_len, "--p_max_len", a.p_max_len, "--max_steps", a.max_steps,
              "--learning_rate", a.learning_rate, "--warmup_ratio", 0.1, "--dataset_proc_num", 1,
              "--save_strategy", "no", "--report_to", "none", "--logging_steps", 10, "--use_cpu",
              *([] if a.train_word_embeddings else ["--freeze_word_embeddings"]), *self.precision_flags())
         os.replace(tmp, final)
-        self.timed(f"train/{objective}", time.time() - t, steps=a.max_steps)
+        self.timed(f"train/{run_name(objective, seed)}", time.time() - t, steps=a.max_steps)
         return final
 
     def encode(self, row: str, model: str):
@@ -222,7 +244,11 @@ class Recipe:
         with open(os.path.join(reps, "corpus.pkl"), "rb") as f:
             p_reps, p_ids = pickle.load(f)
         with open(os.path.join(reps, "queries.pkl"), "rb") as f:
-            q_reps, q_ids = pickle.load(f)
+            text_reps, text_ids = pickle.load(f)
+        with open(os.path.join(self.data, "query_index.json"), encoding="utf-8") as f:
+            query_index = json.load(f)
+        row_of = {int(t): i for i, t in enumerate(text_ids)}
+        q_reps, q_ids = text_reps[[row_of[t] for t in query_index["text_id"]]], query_index["keys"]
         p_lang = np.array([d.split("-", 1)[0] for d in p_ids])
         shards = {lang: (p_reps[p_lang == lang], [d for d, m in zip(p_ids, p_lang == lang) if m])
                   for lang in self.args.langs}
@@ -257,20 +283,31 @@ class Recipe:
         a = self.args
         self.pin_settings()
         self.build_data()
-        rows: Dict[str, str] = {ZERO_SHOT: self.base_model(a.model)}
+        models: Dict[str, str] = {ZERO_SHOT: self.base_model(a.model)}  # run name -> model
+        seeds: Dict[str, List[str]] = {ZERO_SHOT: [ZERO_SHOT]}  # report row -> its runs, one per seed
         for objective in a.objectives:
-            rows[objective] = self.train(objective)
+            seeds[objective] = []
+            for seed in a.seeds:
+                run = run_name(objective, seed)
+                models[run] = self.train(objective, seed)
+                seeds[objective].append(run)
         for baseline in a.baselines:
-            rows[f"{baseline} {ZERO_SHOT}"] = self.base_model(baseline)
-        for row, model in rows.items():
-            self.encode(row, model)
-            self.search(row)
+            row = f"{baseline} {ZERO_SHOT}"
+            models[row], seeds[row] = self.base_model(baseline), [row]
+        for run, model in models.items():
+            self.encode(run, model)
+            self.search(run)
         from mpcl_tevatron.xmrc.report import write_report
         t = time.time()
-        report = write_report(self.out, list(rows), self.tasks(), a.severities, reference="infonce"
-                              if "infonce" in rows else ZERO_SHOT, correction=a.correction)
+        report = write_report(self.out, list(seeds), self.tasks(), a.severities, reference="infonce"
+                              if "infonce" in seeds else ZERO_SHOT, correction=a.correction, seeds=seeds)
         self.timed("score", time.time() - t, runs=report["n_runs"])
         self.log(f"report: {os.path.join(self.out, 'report.md')}")
+
+
+def run_name(objective: str, seed: int) -> str:
+    """The name of one trained model's run: its objective and training seed."""
+    return f"{objective}.seed{seed}"
 
 
 def _run(module: str, *args):
@@ -279,6 +316,13 @@ def _run(module: str, *args):
     proc = subprocess.run(cmd, env=env)
     if proc.returncode:
         raise RuntimeError(f"step failed (exit {proc.returncode}): {' '.join(cmd)}")
+
+
+def _write_texts(path: str, texts) -> None:
+    """Tevatron v1 encode input (``text_id``, ``text``), shortest text first (stable, so ties keep their order)."""
+    with atomic_open(path) as out:
+        for tid, text in sorted(texts, key=lambda t: len(t[1])):
+            out.write(json.dumps({"text_id": tid, "text": text}, ensure_ascii=False) + "\n")
 
 
 def _atomic_json(path: str, obj) -> None:

@@ -3,13 +3,17 @@
 Layout written under ``--out``::
 
     train/train.jsonl                Tevatron train JSONL: English questions of the training articles
-    <lang>/corpus.jsonl              candidates (answer sentences) of the evaluation articles
+    <lang>/corpus.jsonl              candidates (answer sentences) of the evaluated split's articles
     <lang>/queries.jsonl             the evaluation questions, clean
     <lang>/typos/<severity>/queries.typo<j>.jsonl   N seeded typo'd copies per severity (same ids and qrels)
     <lang>/qrels.txt                 TREC qrels over <lang>'s candidates
     pool/qrels.txt                   X->pool qrels: every language's answer sentence of a question is relevant
     manifest.json                    languages, counts, seeds, split, severities, segmentation agreement,
                                      source checksums, problems (by question id)
+
+Splits (``builder.split_articles``): XQuAD-R articles 0-19 train, 20-23 are the dev split, 24-47 the test
+split. ``--split test`` (default) evaluates on the test articles, ``--split dev`` on the dev articles (for
+choosing hyperparameters); both train on the same articles.
 
 Tasks (LAReQA): question ids are parallel across XQuAD-R languages, so one qrels file per candidate language
 serves every query language. X->X: <X>/queries against <X>/corpus with <X>/qrels.txt. X->Y: <X>/queries
@@ -49,6 +53,7 @@ def _write_jsonl(path: str, records) -> None:
 #: One typo'd word (the literature's protocol) and half of the eligible words. r20 is not a default: XQuAD-R's
 #: evaluation questions have a median of 5 eligible words, and r20 edits exactly one word in 84% of them, as w1.
 DEFAULT_SEVERITIES = ("w1", "r50")
+SPLITS = ("test", "dev")
 
 
 def parse_severity(name: str) -> dict:
@@ -65,9 +70,12 @@ def parse_severity(name: str) -> dict:
 
 def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", copies: int = 10,
           seed: int = 0, severities=DEFAULT_SEVERITIES, own_segmenter: bool = False, train_source: str = None,
-          progress: bool = True) -> dict:
+          progress: bool = True, split: str = "test") -> dict:
     """Write the XMRC folder (see the module docstring); returns the manifest. ``own_segmenter`` ignores
-    LAReQA's sentence breaks; ``train_source`` replaces the English training set (see ``read_train_source``)."""
+    LAReQA's sentence breaks; ``train_source`` replaces the English training set (see ``read_train_source``);
+    ``split`` is the evaluated split, ``test`` or ``dev``."""
+    if split not in SPLITS:
+        raise InputError(f"split {split!r}: use one of {', '.join(SPLITS)}")
     severity_settings = {name: parse_severity(name) for name in severities}
     os.makedirs(out, exist_ok=True)
     manifest = {"source": os.path.abspath(data_dir), "languages": {}, "typo_copies": copies, "typo_seed": seed,
@@ -85,8 +93,10 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
             manifest["segmentation_agreement"][lang] = {"same": same, "paragraphs": total,
                                                         "share": round(same / total, 4)}
     n_articles = 1 + max(c.article for c in sets[train_lang].candidates)
-    train_articles, eval_articles = split_articles(n_articles)
-    manifest["split"] = {"train_articles": train_articles, "eval_articles": eval_articles}
+    train_articles, dev_articles, test_articles = split_articles(n_articles)
+    eval_articles = dev_articles if split == "dev" else test_articles
+    manifest["split"] = {"evaluated": split, "train_articles": train_articles, "dev_articles": dev_articles,
+                         "test_articles": test_articles, "eval_articles": eval_articles}
 
     os.makedirs(os.path.join(out, "train"), exist_ok=True)
     if train_source:
@@ -169,12 +179,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--train_source", default=None,
                    help="full-size training set instead of the XQuAD-R half (network): squad:<path or URL>, "
                         "or a Hugging Face dataset in Tevatron's format, e.g. Tevatron/msmarco-passage")
+    p.add_argument("--split", choices=SPLITS, default="test",
+                   help="evaluated articles: test (default; XQuAD-R 24-47) or dev (20-23, for choosing settings)")
     args = p.parse_args(argv)
     if args.copies < 0:
         p.error("--copies must be >= 0")
     try:
         m = build(args.data_dir, args.out, args.langs, args.train_lang, args.copies, args.seed, args.severities,
-                  args.own_segmenter, args.train_source)
+                  args.own_segmenter, args.train_source, split=args.split)
     except (InputError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -94,11 +94,14 @@ def _answer_sentence(qa: dict, spans) -> Optional[int]:
     return None
 
 
-def split_articles(n_articles: int) -> Tuple[List[int], List[int]]:
-    """The fixed train/eval split: the first half of the articles (in file order) trains, the rest
-    evaluates. XQuAD-R: articles 0-23 train (English only), 24-47 evaluate (all languages)."""
+def split_articles(n_articles: int, dev_share: int = 6) -> Tuple[List[int], List[int], List[int]]:
+    """The fixed train/dev/test split, in file order: the first half of the articles trains, except its last
+    ``1/dev_share`` (at least one article), the development split that hyperparameters are chosen on; the
+    second half is the test split, never read to choose anything. XQuAD-R: articles 0-19 train (English
+    only), 20-23 dev, 24-47 test (all languages)."""
     half = n_articles // 2
-    return list(range(half)), list(range(half, n_articles))
+    n_dev = max(1, half // dev_share) if half > 1 else 0
+    return list(range(half - n_dev)), list(range(half - n_dev, half)), list(range(half, n_articles))
 
 
 def build_train_groups(mrc: MRCSet, max_negatives: int = 15) -> List[dict]:

@@ -1,18 +1,31 @@
 """Score XMRC runs with ranx and write the comparison report: markdown, LaTeX, JSON and PNG plots.
 
-Input: ``<out>/runs/<row>.pkl`` as the recipe's search step writes it (per task: query set name and question id
+Input: ``<out>/runs/<run>.pkl`` as the recipe's search step writes it (per task: query set name and question id
 of every query, the searched candidates' ids, and each query's top 100 as positions in them, with scores). For
-each row, task and query set, ranx's metric kernels compute per-question MRR@10, nDCG@10, Recall@100 and
-mAP@20 (LAReQA's measure) on those arrays. Typo'd figures are the per-question mean over a
-severity's copies; the typo gap is the relative drop ``(clean - typo'd) / clean``.
+each run, task and query set, ranx's metric kernels compute per-question MRR@10, nDCG@10, Recall@100 and
+mAP@20 (LAReQA's measure) on those arrays. Typo'd figures are the per-question mean over a severity's copies;
+the typo gap is the relative drop ``(clean - typo'd) / clean``.
+
+Seeds: a row (an objective) may have several runs, one per training seed. Its figures are the mean over seeds
+(tables show ``mean±sd``, the sample standard deviation of the per-seed means), and its per-question scores,
+which the tests compare, are averaged over seeds (and typo'd copies) first.
 
 Significance: every row is compared with the reference row (``infonce``) on the same questions, with ranx's
-paired Student's t-test and Fisher's paired randomisation test (50,000 permutations, seed 0; computed here,
-repeatably: see ``randomization_p_values``). ranx corrects for nothing, so the p-values of one test and one
-metric, over all rows, tasks and conditions of the report, are corrected together with Holm's step-down
-method (or Bonferroni's), and a figure is marked when the corrected p-value is below 0.05 in *both* tests:
-``▲`` above the reference, ``▼`` below. Each multi-positive objective is also compared with its one-positive
-twin (``TWINS``), a second family of comparisons corrected on its own: the research question's comparison.
+paired Student's t-test and Fisher's paired randomisation test (50,000 permutations, seed 0, p = (reached + 1)
+/ (permutations + 1), never 0; computed here, repeatably: see ``randomization_p_values``). ranx corrects for
+nothing, so p-values are corrected with Holm's step-down method (or Bonferroni's) in families: **one family per
+test and metric**, holding every (row, task, condition) comparison of that metric in the report. A figure is
+marked ``▲`` (above the reference) or ``▼`` (below) when the corrected p-value is below 0.05 in *both* tests
+**and** the difference has the same sign in every seed (seed k of the row against seed k of the reference).
+
+Why this rule and not the tests alone: the tests treat questions as the only source of variation, so with one
+seed a difference that comes from the training seed (data order, initialisation of nothing but the order, the
+typo'd variants drawn) looks as sure as one that comes from the objective. Averaging over seeds before testing
+shrinks the seed noise, and requiring the sign in every seed refuses a difference that one seed carries alone
+(``tests/test_segmenter_report.py`` builds such a case). Each multi-positive objective is also compared with its
+one-positive twin (``TWINS``), a second set of families corrected on its own: the research question's
+comparison. The differences from the reference are also given with 95% hierarchical-bootstrap intervals
+(seeds, then questions: ``hierarchical_bootstrap_interval``) in report.json and ``report_diff.png``.
 """
 
 from __future__ import annotations
@@ -145,14 +158,46 @@ def randomization_p_values(pairs: Sequence[Tuple[np.ndarray, np.ndarray]], n_per
             block = signs[start:start + 5000].astype(np.float64)
             for rows in np.array_split(np.arange(len(idx)), max(1, len(idx) // 512)):
                 reached[rows] += (np.abs(diffs[rows] @ block.T) / n >= observed[rows]).sum(axis=1)
-        out[idx] = reached / n_permutations
+        out[idx] = (reached + 1) / (n_permutations + 1)  # the observed assignment counts: p is never 0
     return out
 
 
-def significance(table, comparisons: Sequence[Tuple[str, str]], correction: str, seed: int = 0):
+def hierarchical_bootstrap_interval(diffs: np.ndarray, n_resamples: int = 2000, seed: int = 0,
+                                    level: float = 0.95) -> Tuple[float, float]:
+    """Percentile interval of the mean of ``diffs`` [seeds, questions] (paired per-question differences, one row
+    per training seed) under a two-level bootstrap: seeds are resampled with replacement, then questions (the
+    same draw of questions for every seed, since the questions are shared). With one seed it is the ordinary
+    paired bootstrap over questions and says nothing about seed variation."""
+    diffs = np.atleast_2d(np.asarray(diffs, dtype=float))
+    n_seeds, n_questions = diffs.shape
+    rng = np.random.default_rng(seed)
+    question_counts = rng.multinomial(n_questions, np.full(n_questions, 1 / n_questions), size=n_resamples)
+    per_seed = diffs @ question_counts.T / n_questions  # [seeds, resamples]
+    seed_counts = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_resamples)  # [resamples, seeds]
+    means = (seed_counts * per_seed.T).sum(axis=1) / n_seeds
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def seed_differences(per_seed, row: str, control: str, task: str, condition: str, metric: str) -> np.ndarray:
+    """[seeds, questions]: ``row`` minus ``control``, seed k against seed k when both have the same number of
+    seeds, else against the control's mean over its seeds (a zero-shot control has one run)."""
+    treatment = per_seed[row][task][condition][metric]
+    control_runs = per_seed[control][task][condition][metric]
+    if len(control_runs) != len(treatment):
+        control_runs = control_runs.mean(axis=0, keepdims=True)
+    return treatment - control_runs
+
+
+def significance(table, comparisons: Sequence[Tuple[str, str]], correction: str, seed: int = 0,
+                 per_seed=None):
     """{(row, task, condition, metric): (mark, p_student, p_fisher)} for each ``(row, control)`` of
-    ``comparisons``; the comparisons are one family: corrected together, per metric."""
+    ``comparisons``, on the per-question scores of ``table`` (averaged over seeds). The comparisons of one
+    metric are one family per test, corrected together. With ``per_seed`` ({row: ... [seeds, questions]}), a
+    mark also needs the difference's sign in every seed (``seed_differences``)."""
     from ranx.statistical_tests import paired_student_t_test
+    comparison_of = dict(comparisons)
     keys, pairs = [], []
     for row, control in comparisons:
         for task, conditions in table[row].items():
@@ -174,6 +219,10 @@ def significance(table, comparisons: Sequence[Tuple[str, str]], correction: str,
         for j, i in enumerate(idx):
             sig = ct[j] < ALPHA and cf[j] < ALPHA
             higher = np.mean(pairs[i][1]) > np.mean(pairs[i][0])
+            if sig and per_seed is not None:
+                row, task, condition, _ = keys[i]
+                by_seed = seed_differences(per_seed, row, comparison_of[row], task, condition, metric).mean(axis=1)
+                sig = bool(np.all(by_seed > 0) if higher else np.all(by_seed < 0))
             out[keys[i]] = ("▲" if higher else "▼") if sig else "", float(ct[j]), float(cf[j])
     return out
 
@@ -182,45 +231,86 @@ def _mean(table, row, task, condition, metric):
     return float(np.mean(table[row][task][condition][metric]))
 
 
+def by_seed(run_table, seeds: Dict[str, List[str]]):
+    """({row: {task: {condition: {metric: [seeds, questions]}}}}, the same averaged over seeds) from the scores
+    of the runs (``score_runs``) and each row's runs, one per training seed."""
+    per_seed = {}
+    for row, runs in seeds.items():
+        first = run_table[runs[0]]
+        per_seed[row] = {task: {cond: {m: np.stack([run_table[r][task][cond][m] for r in runs])
+                                       for m in METRICS} for cond in first[task]} for task in first}
+    mean = {row: {task: {cond: {m: a.mean(axis=0) for m, a in metrics.items()} for cond, metrics in conds.items()}
+                  for task, conds in tasks.items()} for row, tasks in per_seed.items()}
+    return per_seed, mean
+
+
+def _seed_sd(per_seed, row, task, cond, metric) -> float:
+    """Sample standard deviation of the per-seed means (0 with one seed)."""
+    means = per_seed[row][task][cond][metric].mean(axis=1)
+    return float(np.std(means, ddof=1)) if len(means) > 1 else 0.0
+
+
 def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities: Sequence[str],
-                 reference: str = "infonce", correction: str = "holm") -> dict:
-    table = score_runs(out, rows, tasks, severities)
-    marks = significance(table, [(row, reference) for row in rows if row != reference], correction)
+                 reference: str = "infonce", correction: str = "holm",
+                 seeds: Dict[str, List[str]] = None) -> dict:
+    """Score, test and write the report. ``seeds`` maps a row to its runs (``runs/<run>.pkl``), one per
+    training seed; by default each row is one run of its own name."""
+    seeds = {row: list((seeds or {}).get(row, [row])) for row in rows}
+    run_table = score_runs(out, [r for runs in seeds.values() for r in runs], tasks, severities)
+    per_seed, table = by_seed(run_table, seeds)
+    marks = significance(table, [(row, reference) for row in rows if row != reference], correction,
+                         per_seed=per_seed)
     twins = [(mp, one) for mp, one in TWINS.items() if mp in rows and one in rows]
-    twin_marks = significance(table, twins, correction)
+    twin_marks = significance(table, twins, correction, per_seed=per_seed)
     langs = [t.split("->")[0] for t in tasks if t.split("->")[0] == t.split("->")[1]]
     main_sev = severities[0] if severities else None
     settings = json.load(open(os.path.join(out, "settings.json")))
-    n_runs = sum(len(c) for r in table.values() for c in r.values())
+    n_runs = sum(len(c) for r in run_table.values() for c in r.values())
+    many_seeds = any(len(runs) > 1 for runs in seeds.values())
 
     figures = {row: {task: {cond: {m: _mean(table, row, task, cond, m) for m in METRICS}
                             for cond in table[row][task]} for task in tasks} for row in rows}
+    spread = {row: {task: {cond: {m: _seed_sd(per_seed, row, task, cond, m) for m in METRICS}
+                           for cond in table[row][task]} for task in tasks} for row in rows}
+    conds = ["clean", *severities]
+    intervals = {" | ".join((row, f"{x}->{x}", cond, "mrr@10")): hierarchical_bootstrap_interval(
+        seed_differences(per_seed, row, reference, f"{x}->{x}", cond, "mrr@10"))
+        for row in rows if row != reference for x in langs for cond in conds}
     data = {"settings": settings, "reference": reference, "correction": correction, "alpha": ALPHA,
-            "metrics": list(METRICS), "rows": rows, "figures": figures,
+            "metrics": list(METRICS), "rows": rows, "seeds": seeds, "figures": figures, "seed_sd": spread,
             "significance": {" | ".join(k): {"mark": v[0], "p_student": v[1], "p_fisher": v[2]}
                              for k, v in marks.items()},
             "twins": {" | ".join(k): {"one_positive": TWINS[k[0]], "mark": v[0], "p_student": v[1],
-                                      "p_fisher": v[2]} for k, v in twin_marks.items()}, "n_runs": n_runs}
+                                      "p_fisher": v[2]} for k, v in twin_marks.items()},
+            "intervals_vs_reference": {k: {"low": lo, "high": hi} for k, (lo, hi) in intervals.items()},
+            "n_runs": n_runs}
 
     def cell(row, task, cond, metric):
         mark = marks.get((row, task, cond, metric), ("",))[0]
-        return f"{_mean(table, row, task, cond, metric):.3f}{mark}"
+        sd = f"±{spread[row][task][cond][metric]:.3f}" if len(seeds[row]) > 1 else ""
+        return f"{_mean(table, row, task, cond, metric):.3f}{sd}{mark}"
 
+    seed_note = (" Figures are means over each row's training seeds (±: sample sd of the per-seed means); "
+                 "a mark also needs the difference's sign in every seed.") if many_seeds else ""
     md = ["# XMRC report\n", f"Reference row for significance: `{reference}`; paired Student's t and Fisher "
-          f"randomisation tests, {correction.title()}-corrected per metric over the whole report; ▲/▼: "
-          f"corrected p < {ALPHA} in both tests.\n", "Settings: `" + json.dumps(settings) + "`\n"]
+          f"randomisation tests on per-question scores (averaged over typo'd copies and seeds), "
+          f"{correction.title()}-corrected in one family per test and metric (every row, task and condition of "
+          f"that metric); ▲/▼: corrected p < {ALPHA} in both tests.{seed_note}\n",
+          "Runs per row: " + ", ".join(f"{row} {len(runs)}" for row, runs in seeds.items()) + "\n",
+          "Settings: `" + json.dumps(settings) + "`\n"]
     latex = []
 
-    def add_table(title, metric, task_of, cond_pairs):
-        header = ["row"] + [f"{lang} {label}" for lang in langs for label, _ in cond_pairs] + \
+    def add_table(title, metric, task_of, cond_pairs, table_langs=None):
+        table_langs = langs if table_langs is None else table_langs
+        header = ["row"] + [f"{lang} {label}" for lang in table_langs for label, _ in cond_pairs] + \
                  [f"mean {label}" for label, _ in cond_pairs]
         lines = [f"## {title}\n", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         tex = [f"% {title}", "\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
                " & ".join(h.replace("->", "$\\to$") for h in header) + " \\\\", "\\midrule"]
         for row in rows:
-            cells = [cell(row, task_of(lang), cond, metric) for lang in langs for _, cond in cond_pairs
+            cells = [cell(row, task_of(lang), cond, metric) for lang in table_langs for _, cond in cond_pairs
                      if task_of(lang) in tasks]
-            present = [lang for lang in langs if task_of(lang) in tasks]
+            present = [lang for lang in table_langs if task_of(lang) in tasks]
             means = [f"{np.mean([_mean(table, row, task_of(lang), cond, metric) for lang in present]):.3f}"
                      for _, cond in cond_pairs]
             lines.append("| " + " | ".join([row] + cells + means) + " |")
@@ -236,9 +326,10 @@ def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities:
     add_table("X->pool mAP@20", "map@20", lambda x: f"{x}->pool", pairs)
     pivot = next((t.split("->")[1] for t in tasks if "->" in t and t.split("->")[0] != t.split("->")[1]
                   and t.split("->")[1] != "pool"), None)
-    if pivot:
-        add_table(f"X->{pivot} MRR@10", "mrr@10", lambda x: f"{x}->{pivot}", pairs)
-        add_table(f"{pivot}->X MRR@10", "mrr@10", lambda x: f"{pivot}->{x}", pairs)
+    if pivot:  # X->pivot and pivot->X without pivot->pivot, which is X->X's (README's tables agree)
+        others = [x for x in langs if x != pivot]
+        add_table(f"X->{pivot} MRR@10 (X != {pivot})", "mrr@10", lambda x: f"{x}->{pivot}", pairs, others)
+        add_table(f"{pivot}->X MRR@10 (X != {pivot})", "mrr@10", lambda x: f"{pivot}->{x}", pairs, others)
     if twins:
         conds = ["clean", *severities]
         families = [("X->X", "mrr@10", lambda x: f"{x}->{x}"), ("X->pool", "map@20", lambda x: f"{x}->pool")]
@@ -260,6 +351,21 @@ def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities:
         md.append("")
     # robustness over severity: X->X MRR@10 averaged over languages
     conds = ["clean", *severities]
+    md += ["## Difference from the reference, X->X MRR@10, with 95% hierarchical-bootstrap intervals\n",
+           "| row | " + " | ".join(f"{x} {c}" for x in langs for c in conds) + " |",
+           "|" + "---|" * (1 + len(langs) * len(conds))]
+    for row in rows:
+        if row == reference:
+            continue
+        got = []
+        for x in langs:
+            for c in conds:
+                lo, hi = intervals[" | ".join((row, f"{x}->{x}", c, "mrr@10"))]
+                diff = _mean(table, row, f"{x}->{x}", c, "mrr@10") - _mean(table, reference, f"{x}->{x}", c,
+                                                                           "mrr@10")
+                got.append(f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+        md.append("| " + " | ".join([row] + got) + " |")
+    md.append("")
     md += ["## Robustness curve: X->X MRR@10, mean over languages, by severity\n",
            "| row | " + " | ".join(conds) + " | gap " + " | gap ".join(severities) + " |",
            "|" + "---|" * (1 + 2 * len(conds) - 1)]
@@ -286,7 +392,43 @@ def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities:
     with atomic_open(os.path.join(out, "report.json")) as f:
         json.dump(data, f, indent=1, ensure_ascii=False)
     plot(out, table, rows, langs, main_sev)
+    plot_differences(out, table, intervals, rows, reference, langs, ["clean", main_sev] if main_sev else ["clean"])
     return data
+
+
+def plot_differences(out: str, table, intervals, rows, reference, langs, conds):
+    """report_diff.png: each row's X->X MRR@10 minus the reference's, per language, with its 95% interval;
+    one panel per condition (clean, typo'd)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    others = [r for r in rows if r != reference]
+    if not others:
+        return
+    fig, axes = plt.subplots(1, len(conds), figsize=(max(8, 1.1 * len(langs)) * len(conds) / 1.5, 4.5),
+                             sharey=True, squeeze=False)
+    width = 0.8 / len(others)
+    x = np.arange(len(langs))
+    for ax, cond in zip(axes[0], conds):
+        for i, row in enumerate(others):
+            diffs, low, high = [], [], []
+            for lang in langs:
+                task = f"{lang}->{lang}"
+                d = _mean(table, row, task, cond, "mrr@10") - _mean(table, reference, task, cond, "mrr@10")
+                lo, hi = intervals[" | ".join((row, task, cond, "mrr@10"))]
+                diffs.append(d), low.append(d - lo), high.append(hi - d)
+            ax.errorbar(x + i * width - 0.4 + width / 2, diffs, yerr=[low, high], fmt="o", ms=3, capsize=2,
+                        label=row)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xticks(x, langs)
+        ax.set_title(f"{cond} queries")
+    axes[0][0].set_ylabel(f"X->X MRR@10 minus {reference}")
+    axes[0][-1].legend(fontsize=7, loc="best")
+    fig.suptitle(f"Difference from {reference} per language, 95% hierarchical-bootstrap interval (seeds, questions)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "report_diff.png"), dpi=120)
+    plt.close(fig)
 
 
 def plot(out: str, table, rows, langs, severity):

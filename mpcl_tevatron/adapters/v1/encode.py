@@ -15,6 +15,7 @@ import tevatron.driver.encode as tevatron_encode
 import torch
 
 from ...encoder_config import EncoderConfig
+from ...precision import resolve_precision
 from .dataset import TypoEncodeDataset
 from .modeling import TypoDenseModelForInference
 
@@ -37,6 +38,8 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     def build_model(**kwargs):
         model = TypoDenseModelForInference.build(**kwargs)
+        if train_args.bf16:
+            resolve_precision("bf16", train_args.device.type)  # warns where bf16 is emulated (about 10x slower)
         model.autocast_dtype = torch.bfloat16 if train_args.bf16 else None
         return model
 

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 from tevatron.modeling import DenseModel, DenseModelForInference, DenseOutput
 
-from ...distributed import gather_with_grad
+from ...distributed import global_batch_loss
 from ...encoder_config import EncoderConfig
 
 
@@ -36,8 +36,9 @@ class _Pooled:
 
 class TypoDenseModel(_Pooled, DenseModel):
     """Tevatron's ``DenseModel`` whose training forward also encodes the typo'd queries and hands
-    ``(q_reps, p_reps, typo_q_reps)`` to the registry's objective. Under ``--negatives_x_device`` all three
-    are gathered across processes first, so the objective sees the global batch."""
+    ``(q_reps, p_reps, typo_q_reps)`` to the registry's objective at the score temperature of its
+    ``encoder_config`` (``--temperature``). Under ``--negatives_x_device`` all three are gathered across
+    processes first, so the objective sees the global batch."""
 
     objective: nn.Module
     encoder_config: EncoderConfig
@@ -63,13 +64,10 @@ class TypoDenseModel(_Pooled, DenseModel):
         if not self.training or q_reps is None or p_reps is None:
             return DenseOutput(q_reps=q_reps, p_reps=p_reps)
         _, t_reps = self.encode_query(typo_query)
-        x_device = self.train_args.negatives_x_device
-        if x_device:
-            q_reps, p_reps = gather_with_grad(q_reps), gather_with_grad(p_reps)
-            t_reps = gather_with_grad(t_reps) if t_reps is not None else None
-        loss = self.objective(q_reps, p_reps, t_reps)
-        if x_device:
-            loss = loss * self.world_size  # DDP averages gradients over processes
+        loss = global_batch_loss(self.objective, q_reps, p_reps, t_reps,
+                                 temperature=self.encoder_config.score_temperature,
+                                 gather=self.train_args.negatives_x_device,
+                                 world_size=getattr(self, "world_size", 1))  # v1 sets it under x-device only
         return DenseOutput(loss=loss, q_reps=q_reps, p_reps=p_reps)
 
     def save(self, output_dir: str):

@@ -16,6 +16,7 @@ from ...arguments import (EncoderArguments, LossArguments, TypoArguments, driver
                           overwrite_output_dir, parse_arguments, resolve_encoder)
 from ...io import InputError, read_train_jsonl, read_train_records
 from ...losses import get_loss
+from ...precision import resolve_precision
 from .collator import TypoQPCollator
 from .dataset import TypoTrainDataset
 from .modeling import TypoDenseModel
@@ -62,6 +63,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     # model is built below.
     logger.info("device %s, process %d of %d", training_args.device, training_args.process_index,
                 training_args.world_size)
+    if training_args.bf16:
+        resolve_precision("bf16", training_args.device.type)  # warns where bf16 is emulated (about 10x slower)
     groups, _ = load_groups(data_args, data_args.passage_field_separator)
     n = data_args.train_n_passages
     if n > 1 and any(not g["negatives"] for g in groups):

@@ -5,7 +5,7 @@ from typing import Dict, Optional
 from torch import Tensor, nn
 from tevatron.retriever.modeling import DenseModel, EncoderOutput
 
-from ...distributed import gather_with_grad
+from ...distributed import global_batch_loss
 from ...encoder_config import EncoderConfig
 
 
@@ -14,9 +14,7 @@ class TypoDenseModel(DenseModel):
     queries and hands ``(q_reps, p_reps, typo_q_reps)`` to the registry's objective. Under DDP all three are
     gathered across processes first (as v2 gathers q and p), so the objective sees the global batch.
 
-    v2's ``--temperature`` divides every retrieval score; the objectives compute dot products of the
-    representations they get, so those are scaled by ``temperature ** -0.5`` (every dot product, query-passage,
-    passage-query or query-query, is then divided by the temperature; with the default 1.0 nothing changes).
+    v2's ``--temperature`` divides every retrieval score (``distributed.global_batch_loss``, shared with v1).
     """
 
     objective: nn.Module
@@ -36,14 +34,7 @@ class TypoDenseModel(DenseModel):
             return super().forward(query=query, passage=passage)
         q_reps, p_reps = self.encode_query(query), self.encode_passage(passage)
         t_reps = self.encode_query(typo_query) if typo_query else None
-        if self.is_ddp:
-            q_reps, p_reps = gather_with_grad(q_reps), gather_with_grad(p_reps)
-            t_reps = gather_with_grad(t_reps) if t_reps is not None else None
-        scale = self.temperature ** -0.5
-        if scale != 1.0:
-            q_reps, p_reps = q_reps * scale, p_reps * scale
-            t_reps = t_reps * scale if t_reps is not None else None
-        loss = self.objective(q_reps, p_reps, t_reps)
-        if self.is_ddp:
-            loss = loss * self.world_size  # v2's trainer divides it back; DDP averages gradients
+        # v2's trainer divides the DDP-scaled loss back for logging
+        loss = global_batch_loss(self.objective, q_reps, p_reps, t_reps, temperature=self.temperature,
+                                 gather=self.is_ddp, world_size=self.world_size)
         return EncoderOutput(loss=loss, q_reps=q_reps, p_reps=p_reps)

@@ -21,6 +21,7 @@ from ...arguments import (LossArguments, TypoArguments, driver_arguments, overwr
                           resolve_encoder)
 from ...io import InputError
 from ...losses import get_loss
+from ...precision import resolve_precision
 from .collator import TypoTrainCollator
 from .dataset import TypoTrainDataset
 from .modeling import TypoDenseModel
@@ -77,6 +78,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     set_seed(training_args.seed)
     logger.info("device %s, process %d of %d", training_args.device, training_args.process_index,
                 training_args.world_size)
+    if training_args.bf16:
+        resolve_precision("bf16", training_args.device.type)  # warns where bf16 is emulated (about 10x slower)
 
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path,
                                               cache_dir=model_args.cache_dir, revision=model_args.model_revision)
