@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import defaultdict
 from typing import Dict, Iterator, List, Mapping, Sequence, Tuple
@@ -9,6 +10,8 @@ from typing import Dict, Iterator, List, Mapping, Sequence, Tuple
 from .io import InputError, atomic_open
 
 DEFAULT_METRICS = ("mrr@10", "ndcg@10", "recall@100", "map@20")
+
+logger = logging.getLogger(__name__)
 
 
 def _fields(path: str) -> Iterator[Tuple[int, List[str]]]:
@@ -39,6 +42,8 @@ def read_run(path: str, name: str = None):
             run[qid][docid] = float(score)
         except ValueError:
             raise InputError(f"{path}:{lineno}: score {score!r} is not a number") from None
+    if not run:
+        raise InputError(f"{path}: the run holds no query")
     return Run(dict(run), name=name or os.path.basename(path))
 
 
@@ -59,18 +64,47 @@ def read_qrels(path: str):
         if len(parts) != 4 or not parts[3].lstrip("-").isdigit():
             raise InputError(f"{path}:{lineno}: expected 'qid 0 docid relevance'")
         qrels[parts[0]][parts[2]] = int(parts[3])
+    if not qrels:
+        raise InputError(f"{path}: the qrels hold no judged query")
     return Qrels(dict(qrels))
 
 
 def evaluate(qrels, run, metrics: Sequence[str] = DEFAULT_METRICS) -> Dict[str, float]:
     """ranx.evaluate over the queries of ``qrels``; a query the run lacks scores 0 (never silently
-    dropped: ranx averages over the qrels' queries)."""
+    dropped: ranx averages over the qrels' queries). Run queries that no qrels query matches are counted in a
+    warning (``Q1`` is not ``q1``); when none matches, or either side is empty, it is an ``InputError``
+    instead of a table of zeros."""
     from ranx import evaluate as ranx_evaluate
 
+    check_metrics(metrics)
+    judged, ranked = set(qrels.keys()), set(run.keys())
+    name = getattr(run, "name", None) or "run"
+    if not judged:
+        raise InputError("the qrels hold no judged query")
+    if not ranked:
+        raise InputError(f"{name}: the run holds no query")
+    matched = judged & ranked
+    if not matched:
+        raise InputError(f"{name}: none of its {len(ranked)} query ids is in the qrels (e.g. run "
+                         f"{sorted(ranked)[0]!r}, qrels {sorted(judged)[0]!r})")
+    if len(matched) < len(ranked) or len(matched) < len(judged):
+        logger.warning("%s: %d of %d run queries are in the qrels; %d judged queries have no ranking and score 0",
+                       name, len(matched), len(ranked), len(judged) - len(matched))
     scores = ranx_evaluate(qrels, run, list(metrics), make_comparable=True)
     if isinstance(scores, float):
         scores = {metrics[0]: scores}
     return {m: float(v) for m, v in scores.items()}
+
+
+def check_metrics(metrics: Sequence[str]) -> None:
+    """An ``InputError`` naming the first metric ranx does not know, with the ones it does."""
+    from ranx.meta.evaluate import extract_metric_and_params, metric_switch
+
+    for metric in metrics:
+        try:
+            metric_switch(extract_metric_and_params(metric)[0])
+        except (ValueError, IndexError) as e:
+            raise InputError(f"metric {metric!r}: {e}") from None
 
 
 def main(argv=None) -> int:
@@ -86,7 +120,9 @@ def main(argv=None) -> int:
     p.add_argument("runs", nargs="+", help="run files")
     args = p.parse_args(argv)
     args.metrics = [m for m in args.metrics.split(",") if m]
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     try:
+        check_metrics(args.metrics)
         qrels = read_qrels(args.qrels)
         rows = [(path, evaluate(qrels, read_run(path), args.metrics)) for path in args.runs]
     except (InputError, FileNotFoundError, KeyError) as e:

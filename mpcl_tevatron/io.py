@@ -51,20 +51,29 @@ def _require_file(path: str) -> None:
         raise FileNotFoundError(f"{path}: no such file")
 
 
+def text_lines(path: str) -> Iterator[Tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file; bytes that are not UTF-8 are an InputError naming the line."""
+    _require_file(path)
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"{path}:{lineno}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+
+
 def iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
     """(line number, object) for each non-blank line; a line that is not a JSON object is an InputError."""
-    _require_file(path)
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-            yield lineno, obj
+    for lineno, line in text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+        yield lineno, obj
 
 
 def is_jsonl(path: str) -> bool:
@@ -82,16 +91,14 @@ def read_queries(path: str) -> List[Tuple[str, str]]:
                 raise InputError(f"{path}:{lineno}: a query line needs query_id/query (or text_id/text)")
             out.append((str(qid), text))
     else:
-        _require_file(path)
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.rstrip("\n")
-                if not line:
-                    continue
-                parts = line.split("\t")
-                if len(parts) < 2:
-                    raise InputError(f"{path}:{lineno}: expected 'qid<TAB>text'")
-                out.append((parts[0], parts[1]))
+        for lineno, line in text_lines(path):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            parts = line.split("\t")
+            if len(parts) < 2:
+                raise InputError(f"{path}:{lineno}: expected 'qid<TAB>text'")
+            out.append((parts[0], parts[1]))
     return out
 
 

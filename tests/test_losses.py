@@ -195,11 +195,16 @@ def test_multi_positive_infonce_single_positive_is_cross_entropy():
 def test_multi_positive_infonce_positives_do_not_compete():
     # Raising one positive's score must not raise the loss of another positive (they are not in each
     # other's denominator, unlike SupCon's L_out).
-    base = torch.tensor([[1.0, 1.0, 0.5]])
+    base = torch.tensor([[1.0, 1.0, 0.5]], dtype=torch.float64)
     mask = torch.tensor([[True, True, False]])
-    lifted = torch.tensor([[1.0, 5.0, 0.5]])
-    per_pos = lambda s: s[0, 0] - torch.logaddexp(s[0, 0], s[0, 2])  # noqa: E731
-    assert float(per_pos(base)) == pytest.approx(float(per_pos(lifted)))
+    lifted = torch.tensor([[1.0, 5.0, 0.5]], dtype=torch.float64)
+    log_p = lambda s, j: s[0, j] - torch.logaddexp(s[0, j], s[0, 2])  # noqa: E731  positive j vs the negative
+    # positive 0's term is the same before and after positive 1 is lifted: only positive 1's term changes
+    expected = -(log_p(base, 0) + log_p(lifted, 1)) / 2
+    assert float(multi_positive_infonce(lifted, mask)) == pytest.approx(float(expected), abs=1e-12)
+    # SupCon's L_out, with both positives in every denominator, is another number
+    supcon = -torch.log_softmax(lifted[0], 0)[:2].mean()
+    assert abs(float(multi_positive_infonce(lifted, mask)) - float(supcon)) > 0.5
     assert float(multi_positive_infonce(lifted, mask)) < float(multi_positive_infonce(base, mask))
 
 

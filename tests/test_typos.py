@@ -53,14 +53,31 @@ def test_variants_are_distinct_differ_from_text_and_stay_in_script(lang):
             assert script_of(ch) == SCRIPT[lang] or script_of(ch) == "", (lang, v, ch)
 
 
+def _edited_spans(text, variant, spans):
+    """Indices of the eligible ``spans`` of ``text`` that the edit from ``text`` to ``variant`` touches
+    (difflib's edit regions; an insertion at a span's edge touches that span)."""
+    import difflib
+
+    touched = set()
+    for op, i1, i2, _, _ in difflib.SequenceMatcher(None, text, variant, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        hit = [k for k, (s, e) in enumerate(spans) if s <= i1 <= e and i2 <= e]
+        assert hit, (text, variant, op, i1, i2)  # every edit lies inside an eligible word
+        touched.add(hit[0])
+    return touched
+
+
 @pytest.mark.parametrize("lang", sorted(SAMPLES))
 def test_one_word_per_variant_by_default(lang):
+    """In every language, scripts without spaces (th, zh) included: each variant edits exactly one eligible
+    word, and only inside it."""
     text = SAMPLES[lang]
-    words = text.split()
-    for v in make_typos(text, 8, seed=1, lang=lang):
-        if " " in text:
-            assert len(v.split()) == len(words)
-            assert sum(a != b for a, b in zip(words, v.split())) == 1
+    gen = TypoGenerator(lang=lang)
+    spans = gen._eligible(text)
+    assert spans
+    for v in gen.variants(text, 8, seed=1):
+        assert len(_edited_spans(text, v, spans)) == 1, (lang, v)
 
 
 def test_same_inputs_same_variants_in_another_process():
@@ -164,6 +181,21 @@ def test_bad_settings_are_errors():
         TypoGenerator(rate=0)
     with pytest.raises(ValueError, match="k must be"):
         make_typos("hello world", -1)
+    with pytest.raises(ValueError, match="language 'xx': no stop words or keyboard layout.* en .*lang_fallback"):
+        TypoGenerator(lang="xx")
+
+
+def test_a_language_without_data_needs_the_explicit_latin_fallback(caplog):
+    import logging
+
+    from mpcl_tevatron.typos import generator
+
+    generator._warn_fallback.cache_clear()
+    with caplog.at_level(logging.WARNING):
+        gen = TypoGenerator(lang="xx", lang_fallback="latin")
+        TypoGenerator(lang="xx", lang_fallback="latin")
+    assert caplog.text.count("no stop words or keyboard layout for language 'xx'") == 1
+    assert gen.variants("hello world", 1, seed=0)[0] != "hello world"
 
 
 def test_cli_writes_seeded_copies_with_the_same_ids(tmp_path):
@@ -192,6 +224,18 @@ def test_cli_errors_are_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(tmp_path / "missing.tsv"),
                            "--out_dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "no such file" in proc.stderr
+    latin1 = tmp_path / "latin1.tsv"
+    latin1.write_bytes("1\tok\n2\tcaf\u00e9 au lait\n".encode("latin-1"))
+    proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(latin1), "--out_dir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: {latin1}:2: not UTF-8 text (byte 5: invalid " \
+        "continuation byte)"
+    good = tmp_path / "q.tsv"
+    good.write_text("1\tthe capital of Germany\n")
+    for extra, rc, message in (([], 2, "supported: "), (["--lang_fallback", "latin"], 0, "warning: no stop words")):
+        proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(good), "--out_dir",
+                               str(tmp_path / "xx"), "--lang", "xx", *extra], capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == rc and message in proc.stderr, proc.stderr
 
 
 def test_cli_adds_query_variants_to_train_groups(tmp_path):

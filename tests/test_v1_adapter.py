@@ -123,9 +123,23 @@ def test_driver_bad_training_file_is_one_line_error(tmp_path, tiny_model_dir):
     _write(d, [GOOD, "{broken"])
     proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
                       tmp_path / "out", "--do_train", "--train_dir", d, check=False)
-    assert proc.returncode == 1 and proc.stderr.strip().endswith(f"{d}/train.jsonl:2: not valid JSON "
+    assert proc.returncode == 2 and proc.stderr.strip().endswith(f"{d}/train.jsonl:2: not valid JSON "
                                                                  "(Expecting property name enclosed in double quotes)")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("where, message", [("file", "a file, not a folder"), ("empty", "no *.json or *.jsonl"),
+                                            ("missing", "no such folder")])
+def test_driver_train_dir_that_is_no_data_folder_is_one_line_error(tmp_path, tiny_model_dir, where, message):
+    target = tmp_path / where
+    if where == "file":
+        target.write_text(GOOD + "\n")
+    elif where == "empty":
+        target.mkdir()
+    proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                      tmp_path / "out", "--do_train", "--train_dir", target, check=False)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: --train_dir {target}: {message}" + (
+        " (give the folder of the train JSONL)" if where != "empty" else " file in it")
 
 
 def test_driver_help_lists_the_objectives():

@@ -11,9 +11,8 @@ from mpcl_tevatron.io import InputError
 from mpcl_tevatron.xmrc import build_train_groups, load_squad, split_articles
 from mpcl_tevatron.xmrc.build import build
 
-from .conftest import SHARED
+from .conftest import SHARED, needs_xquad
 
-needs_xquad = pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data/xquad-r is not beside the repo")
 
 # Candidate counts from the LAReQA README.
 LAREQA_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244, "ru": 1219,
@@ -49,6 +48,21 @@ def test_train_split_is_english_and_article_disjoint(tmp_path):
     assert set(pool) == set(eval_q) and all(langs == {"en", "de"} for langs in pool.values())
     assert manifest["languages"]["de"]["queries"] == len(eval_q)
     assert len(manifest["checksums"]["en.json"]) == 64
+    # <lang>/qrels.txt: exactly the evaluated questions, each with its own answer sentence
+    de = load_squad(os.path.join(SHARED, "de.json"), "de")
+    qrels = {}
+    for line in open(tmp_path / "de" / "qrels.txt"):
+        q, _, d, rel = line.split()
+        qrels.setdefault(q, {})[d] = int(rel)
+    assert qrels == {q: de.qrels[q] for q in eval_q}
+    known = eval_q[0]  # the first test question: its answer sentence, found by hand from the SQuAD fields
+    qa = next(qa for a in json.load(open(os.path.join(SHARED, "de.json")))["data"] for p in a["paragraphs"]
+              for qa in p["qas"] if qa["id"] == known)
+    doc = next(iter(qrels[known]))
+    sentence = next(c for c in de.candidates if c.docid == doc)
+    start = qa["answers"][0]["answer_start"]
+    para_start = sentence.context.index(sentence.text)
+    assert para_start <= start < para_start + len(sentence.text)
 
 
 @needs_xquad
@@ -68,6 +82,17 @@ def test_dev_split_is_its_own_articles_and_never_the_test_articles(tmp_path):
     train_articles = {en.query_article[json.loads(l)["query_id"]] for l in open(tmp_path / "dev" / "train" /
                                                                                  "train.jsonl")}
     assert train_articles == set(range(20))
+
+
+@needs_xquad
+def test_lareqa_setting_every_article_and_sentence_with_paragraph(tmp_path):
+    m = build(SHARED, str(tmp_path), langs=["de"], copies=0, progress=False, split="all",
+              candidate_text="sentence+paragraph")
+    assert m["languages"]["de"]["queries"] == 1190 and m["languages"]["de"]["candidates"] == 1276
+    first = json.loads(open(tmp_path / "de" / "corpus.jsonl", encoding="utf-8").readline())
+    de = load_squad(os.path.join(SHARED, "de.json"), "de")
+    c = de.candidates[0]
+    assert first["text"] == f"{c.text}\n{c.context}" and c.text in c.context and c.text != c.context
 
 
 def test_train_groups_use_same_paragraph_then_article_negatives():
@@ -96,6 +121,41 @@ def test_malformed_squad_is_counted_by_id_or_rejected(tmp_path):
     m = load_squad(str(path), "xx")
     assert [q for q, _ in m.queries] == ["ok"]
     assert m.problems == [("empty", "empty question"), ("outside", "answer falls in no sentence")]
+    qas = data["data"][0]["paragraphs"][0]["qas"]
+    qas.append({"id": "unanswered", "question": "Why?", "answers": []})
+    path.write_text(json.dumps(data))
+    assert load_squad(str(path), "xx").problems[-1] == ("unanswered", "no answer")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(InputError, match="not a SQuAD-format"):
         load_squad(str(tmp_path / "bad.json"), "xx")
+
+
+BAD_SQUAD = {
+    "answer_start as text": ({"data": [{"paragraphs": [{"context": "One.", "sentence_breaks": [[0, 4]], "qas": [
+        {"id": "q7", "question": "One?", "answers": [{"answer_start": "0", "text": "One"}]}]}]}]},
+        "question q7: answer_start '0' is not an integer"),
+    "no paragraphs": ({"data": [{"title": "A"}]}, "article 0 has no 'paragraphs' list"),
+    "no article": ({"data": []}, "'data' holds no article"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SQUAD) + ["not UTF-8"])
+def test_build_cli_bad_input_is_one_line_rc_2_and_no_output(tmp_path, case):
+    """Each malformed SQuAD file: one line naming the file (and the question), exit code 2, and no --out folder
+    (nor a half-written one) left behind."""
+    from .conftest import run_module
+
+    data = tmp_path / "data"
+    data.mkdir()
+    if case == "not UTF-8":
+        (data / "en.json").write_bytes(b'{"data": [{"paragraphs": [{"context": "caf\xe9"}]}]}')
+        message = "not UTF-8 text"
+    else:
+        content, message = BAD_SQUAD[case]
+        (data / "en.json").write_text(json.dumps(content))
+    proc = run_module("mpcl_tevatron.xmrc.build", "--data_dir", data, "--out", tmp_path / "out", "--langs", "en",
+                      check=False)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: {data / 'en.json'}: {message}")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()

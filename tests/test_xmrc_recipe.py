@@ -12,13 +12,13 @@ import pytest
 
 from mpcl_tevatron.driver.xmrc import main
 
-from .conftest import ROOT, SHARED
+from .conftest import ROOT, SHARED, needs_xquad
 
 pytest.importorskip("tevatron.trainer", reason="Tevatron v1 (pip install tevatron) is not installed")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.isdir(SHARED), reason=f"XQuAD-R not found at {SHARED}")
+@needs_xquad
 def test_recipe_runs_and_resumes(tmp_path, tiny_model_dir):
     out = tmp_path / "xmrc"
     argv = ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
@@ -38,6 +38,17 @@ def test_recipe_runs_and_resumes(tmp_path, tiny_model_dir):
     for name in ("report.md", "report.tex", "report_xx.png", "report_gap.png", "report_diff.png",
                  "runs/infonce.seed2/de->pool.clean.txt"):
         assert (out / name).exists(), name
+    # X->pool searches every language's candidates: German questions retrieve English sentences too
+    import pickle
+
+    import numpy as np
+
+    pool = pickle.load(open(out / "runs" / "infonce.seed1.pkl", "rb"))["de->pool"]
+    langs_searched = {d.split("-")[0] for d in pool["doc_ids"]}
+    langs_retrieved = {pool["doc_ids"][j].split("-")[0] for j in np.unique(pool["ranks"][pool["ranks"] >= 0])}
+    assert langs_searched == langs_retrieved == {"en", "de"}
+    assert {d.split("-")[0] for d in pickle.load(open(out / "runs" / "infonce.seed1.pkl", "rb"))["de->de"]
+            ["doc_ids"]} == {"de"}
     md = open(out / "report.md").read()
     # X->en and en->X leave out en->en (X->X's own figure), as README's tables do
     assert "## X->en MRR@10 (X != en)\n\n| row | de clean | de typo w1 | mean clean | mean typo w1 |" in md
@@ -73,3 +84,92 @@ def test_recipe_runs_and_resumes(tmp_path, tiny_model_dir):
 
     # other settings in the same folder are refused rather than mixed
     assert main(argv[:-2] + ["--encode_batch_size", "64", "--max_steps", "3"]) == 1
+
+
+def _figures(out):
+    return json.load(open(out / "report.json"))["figures"]
+
+
+@pytest.mark.slow
+@needs_xquad
+def test_recipe_interrupted_at_every_step_boundary_resumes_to_the_same_report(tmp_path, tiny_model_dir, monkeypatch):
+    """One uninterrupted run, and one interrupted right after each step (build, train, encode, search: the
+    exception stands for a kill between steps) and rerun each time: the final report is the same. A model folder
+    without its config (a crash mid-save) is cleared and retrained."""
+    from mpcl_tevatron.driver import xmrc
+
+    def argv(out):
+        return ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
+                "--objectives", "infonce", "--baselines", "--copies", "1", "--severities", "w1", "--max_steps", "2",
+                "--batch_size", "4", "--train_n_passages", "2", "--q_max_len", "16", "--p_max_len", "32",
+                "--seeds", "1"]
+
+    assert main(argv(tmp_path / "straight")) == 0
+    out = tmp_path / "interrupted"
+    for step in ("build_data", "train", "encode", "search"):
+        original = getattr(xmrc.Recipe, step)
+
+        def interrupted(self, *a, _original=original, **kw):
+            _original(self, *a, **kw)
+            raise KeyboardInterrupt  # a kill right after the step
+        monkeypatch.setattr(xmrc.Recipe, step, interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            main(argv(out))
+        monkeypatch.setattr(xmrc.Recipe, step, original)
+    (out / "models" / "infonce" / "seed1" / "mpcl_config.json").unlink()  # a model saved but for its config
+    assert main(argv(out)) == 0
+    assert (out / "models" / "infonce" / "seed1" / "mpcl_config.json").exists()
+    straight, resumed = _figures(tmp_path / "straight"), _figures(out)
+    assert straight.keys() == resumed.keys()
+    for row in straight:
+        for task in straight[row]:
+            for cond in straight[row][task]:
+                for metric, value in straight[row][task][cond].items():
+                    assert resumed[row][task][cond][metric] == pytest.approx(value, abs=1e-6), (row, task, metric)
+    for task in ("de->de", "en->pool"):
+        assert (out / "runs" / "infonce.seed1" / f"{task}.clean.txt").read_text() == \
+            (tmp_path / "straight" / "runs" / "infonce.seed1" / f"{task}.clean.txt").read_text()
+
+
+@pytest.mark.slow
+@needs_xquad
+def test_killing_the_recipe_kills_its_training_child(tmp_path, tiny_model_dir):
+    import signal
+    import time
+
+    out = tmp_path / "xmrc"
+    proc = subprocess.Popen([sys.executable, "-m", "mpcl_tevatron.driver.xmrc", "--out", str(out), "--data_dir",
+                             SHARED, "--model", str(tiny_model_dir), "--langs", "en", "--objectives", "infonce",
+                             "--baselines", "--copies", "1", "--severities", "w1", "--max_steps", "1000000",
+                             "--batch_size", "4", "--train_n_passages", "2", "--q_max_len", "16", "--p_max_len",
+                             "32", "--seeds", "1"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    partial = str(out / "models" / "infonce" / "seed1.partial")
+
+    def children():
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            if partial in cmdline:
+                found.append(int(pid))
+        return found
+
+    deadline = time.time() + 120
+    while not children() and time.time() < deadline:
+        time.sleep(0.5)
+    assert children(), "the training child never started"
+    time.sleep(2)
+    assert children(), "the training child ended by itself: the test would prove nothing"
+    proc.send_signal(signal.SIGKILL)  # the parent only
+    proc.wait()
+    deadline = time.time() + 15
+    while children() and time.time() < deadline:
+        time.sleep(0.5)
+    left = children()
+    for pid in left:  # never leave a stray trainer behind, whatever the outcome
+        os.kill(pid, signal.SIGKILL)
+    assert not left

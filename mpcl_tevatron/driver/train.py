@@ -14,7 +14,8 @@ def main(argv=None):
     try:
         return adapter_main(argv)
     except (InputError, FileNotFoundError) as e:
-        sys.exit(f"error: {e}")
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)  # as argparse and the other mains exit on bad input
 
 
 if __name__ == "__main__":

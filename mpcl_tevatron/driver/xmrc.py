@@ -34,7 +34,7 @@ from tqdm import tqdm
 from mpcl_tevatron.io import InputError, atomic_open, iter_jsonl
 from mpcl_tevatron.losses import available_losses
 from mpcl_tevatron.precision import PRECISIONS, cpu_description, resolve_precision
-from mpcl_tevatron.xmrc.build import DEFAULT_SEVERITIES, SPLITS, XQUAD_R_LANGS, build
+from mpcl_tevatron.xmrc.build import CANDIDATE_TEXTS, DEFAULT_SEVERITIES, SPLITS, XQUAD_R_LANGS, build
 
 DEFAULT_OBJECTIVES = ("infonce", "dual_infonce", "mp_infonce", "dst", "dst_mp", "typo_cl", "typo_cl_mp")
 ZERO_SHOT = "zero-shot"
@@ -55,7 +55,11 @@ def parse_args(argv=None):
     p.add_argument("--baselines", nargs="*", default=["minilm"], help="models added zero-shot as rows")
     p.add_argument("--langs", nargs="+", default=list(XQUAD_R_LANGS))
     p.add_argument("--split", choices=SPLITS, default="test", help="evaluated articles: test (default; XQuAD-R "
-                   "24-47) or dev (20-23): choose settings on dev (recipes/sweep.sh), report on test")
+                   "24-47), dev (20-23): choose settings on dev (python -m mpcl_tevatron.xmrc.sweep), report on "
+                   "test; or all (every article, LAReQA's setting: zero-shot rows only, --objectives none)")
+    p.add_argument("--candidate_text", choices=CANDIDATE_TEXTS, default="sentence",
+                   help="a candidate's text: its answer sentence (default), or the sentence and its paragraph as "
+                   "LAReQA and XTREME-R encode it (give a --p_max_len that holds paragraphs, e.g. 256)")
     p.add_argument("--pivot", default="en", help="Y of the X->Y tasks: X->pivot and pivot->X (default en)")
     p.add_argument("--copies", type=int, default=10, help="typo'd copies per severity (default 10)")
     p.add_argument("--severities", nargs="+", default=list(DEFAULT_SEVERITIES))
@@ -90,6 +94,8 @@ def parse_args(argv=None):
         p.error(f"unknown objectives {unknown}; known: {', '.join(available_losses())}")
     if args.pivot not in args.langs:
         p.error(f"--pivot {args.pivot} must be one of --langs")
+    if args.split == "all" and args.objectives:
+        p.error("--split all evaluates on the training articles too: zero-shot rows only (--objectives with none)")
     if args.temperature <= 0:
         p.error(f"--temperature must be > 0, got {args.temperature}")
     args.precision = resolve_precision(args.precision)  # settings.json records what ran, not "auto"
@@ -135,7 +141,7 @@ class Recipe:
         shutil.rmtree(tmp, ignore_errors=True)
         a = self.args
         build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities,
-              split=a.split)
+              split=a.split, candidate_text=a.candidate_text)
         self._write_encode_inputs(tmp)
         os.replace(tmp, self.data)
         self.timed("build", time.time() - t)
@@ -179,6 +185,7 @@ class Recipe:
         final = os.path.join(self.out, "models", objective, f"seed{seed}")
         if os.path.isfile(os.path.join(final, "mpcl_config.json")):
             return final
+        shutil.rmtree(final, ignore_errors=True)  # a folder without the config (written last) is not a model
         a = self.args
         tmp = final + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -264,9 +271,9 @@ class Recipe:
             runs[task] = {"set": names, "qid": qids, "doc_ids": doc_ids, "ranks": ranks, "scores": scores}
             n_queries += int(mask.sum())
         os.makedirs(os.path.dirname(final), exist_ok=True)
+        self._write_clean_runs(row, runs)  # first: the .pkl is the mark that the whole step is done
         with atomic_open(final, "wb") as f:
             pickle.dump(runs, f, protocol=pickle.HIGHEST_PROTOCOL)
-        self._write_clean_runs(row, runs)
         self.timed(f"search/{row}", time.time() - t, queries=n_queries)
 
     def _write_clean_runs(self, row, runs):
@@ -310,10 +317,20 @@ def run_name(objective: str, seed: int) -> str:
     return f"{objective}.seed{seed}"
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when the recipe dies, however it dies (a killed
+    recipe must not leave a training child writing into a folder that the rerun clears)."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _run(module: str, *args):
     cmd = [sys.executable, "-m", module, *map(str, args)]
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
-    proc = subprocess.run(cmd, env=env)
+    proc = subprocess.run(cmd, env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     if proc.returncode:
         raise RuntimeError(f"step failed (exit {proc.returncode}): {' '.join(cmd)}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import List, Optional
@@ -64,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out_dir", required=True, help="folder for <stem>.typo<j><ext> files")
     p.add_argument("--copies", type=int, default=10, help="typo'd copies per file (default 10, the literature's)")
     p.add_argument("--seed", type=int, default=0, help="seed of copy 0 (default 0)")
-    p.add_argument("--lang", default="en", help="ISO 639-1 language of the queries (default en)")
+    p.add_argument("--lang", default="en", help="ISO 639-1 language of the queries (default en); a code without "
+                   "stop words or a keyboard layout is an error unless --lang_fallback is given")
+    p.add_argument("--lang_fallback", choices=["latin"], default=None,
+                   help="for a --lang without data: Latin alphabet, US QWERTY, no stop words (warns once)")
     p.add_argument("--types", nargs="+", default=list(TYPO_TYPES), choices=TYPO_TYPES, help="edit types")
     p.add_argument("--n_words", type=int, default=1, help="typo'd words per query (default 1)")
     p.add_argument("--rate", type=float, default=None, help="fraction of eligible words to edit instead")
@@ -76,10 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     if args.copies < 1:
         parser.error("--copies must be >= 1")
     try:
-        gen = TypoGenerator(lang=args.lang, types=args.types, n_words=args.n_words, rate=args.rate)
+        gen = TypoGenerator(lang=args.lang, types=args.types, n_words=args.n_words, rate=args.rate,
+                            lang_fallback=args.lang_fallback)
         for path in args.queries:
             if args.query_variants > 0:
                 print(add_query_variants(path, args.out_dir, args.query_variants, args.seed, gen))

@@ -19,6 +19,7 @@ state, so the same inputs give the same variants in any process, worker order or
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from .keyboards import DEFAULT_LAYOUT, LAYOUTS, neighbour_map
 from .scripts import alphabet, script_of, word_spans
+
+logger = logging.getLogger(__name__)
 
 TYPO_TYPES: Tuple[str, ...] = ("insert", "delete", "substitute", "swap", "keyboard")
 
@@ -54,6 +57,10 @@ class TypoStats:
         return {"queries": self.queries, "unchanged": self.unchanged, "short": self.short}
 
 
+#: the explicit choices for a language without data (``TypoGenerator.lang_fallback``)
+LANG_FALLBACKS = (None, "latin")
+
+
 @lru_cache(maxsize=None)
 def stopwords(lang: str) -> FrozenSet[str]:
     """Lower-cased stop words of ``lang`` from ``stopwordsiso`` (empty set for a language it lacks)."""
@@ -62,6 +69,20 @@ def stopwords(lang: str) -> FrozenSet[str]:
     if not stopwordsiso.has_lang(lang):
         return frozenset()
     return frozenset(w.lower() for w in stopwordsiso.stopwords(lang))
+
+
+@lru_cache(maxsize=None)
+def supported_languages() -> Tuple[str, ...]:
+    """Language codes the generator has data for: a stop-word list (``stopwordsiso``) or a keyboard layout."""
+    import stopwordsiso
+
+    return tuple(sorted(set(stopwordsiso.langs()) | set(LAYOUTS)))
+
+
+@lru_cache(maxsize=None)
+def _warn_fallback(lang: str) -> None:
+    logger.warning("no stop words or keyboard layout for language %r: typing it as Latin script on US QWERTY, "
+                   "with no stop words (every word of >= 3 letters is eligible)", lang)
 
 
 def stable_seed(*parts) -> int:
@@ -79,6 +100,9 @@ class TypoGenerator:
         n_words: words edited per variant (ignored when ``rate`` is set).
         rate: fraction of the eligible words edited per variant (at least one), e.g. 0.2 or 0.5.
         min_word_len: shortest eligible word, in characters.
+        lang_fallback: what to do for a ``lang`` without data (``supported_languages``): None (default) raises
+            a ``ValueError`` listing the supported codes; ``"latin"`` warns once and uses the Latin alphabet,
+            US QWERTY and no stop words (without data, stop words would be typo'd: "teh of").
     """
 
     lang: str = "en"
@@ -86,6 +110,7 @@ class TypoGenerator:
     n_words: int = 1
     rate: Optional[float] = None
     min_word_len: int = 3
+    lang_fallback: Optional[str] = None
     stats: TypoStats = field(default_factory=TypoStats)
 
     def __post_init__(self):
@@ -96,6 +121,14 @@ class TypoGenerator:
             raise ValueError(f"n_words must be >= 1, got {self.n_words}")
         if self.rate is not None and not 0.0 < self.rate <= 1.0:
             raise ValueError(f"rate must be in (0, 1], got {self.rate}")
+        if self.lang_fallback not in LANG_FALLBACKS:
+            raise ValueError(f"lang_fallback must be one of {LANG_FALLBACKS}, got {self.lang_fallback!r}")
+        if self.lang not in supported_languages():
+            if self.lang_fallback is None:
+                raise ValueError(f"language {self.lang!r}: no stop words or keyboard layout for it; supported: "
+                                 f"{' '.join(supported_languages())} (or a Latin-script fallback: "
+                                 f"--lang_fallback latin)")
+            _warn_fallback(self.lang)
         self.types = tuple(self.types)
         self._stop = stopwords(self.lang)
 

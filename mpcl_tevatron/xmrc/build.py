@@ -13,7 +13,12 @@ Layout written under ``--out``::
 
 Splits (``builder.split_articles``): XQuAD-R articles 0-19 train, 20-23 are the dev split, 24-47 the test
 split. ``--split test`` (default) evaluates on the test articles, ``--split dev`` on the dev articles (for
-choosing hyperparameters); both train on the same articles.
+choosing hyperparameters); both train on the same articles. ``--split all`` evaluates on every article, as
+LAReQA does: for zero-shot figures only, since it holds the training articles.
+
+Candidates are answer sentences alone by default; LAReQA and XTREME-R encode the sentence with its paragraph as
+context, which ``--candidate_text sentence+paragraph`` reproduces (the text is the sentence, a newline, then
+the paragraph).
 
 Tasks (LAReQA): question ids are parallel across XQuAD-R languages, so one qrels file per candidate language
 serves every query language. X->X: <X>/queries against <X>/corpus with <X>/qrels.txt. X->Y: <X>/queries
@@ -38,7 +43,7 @@ from ..evaluation import write_qrels
 from ..io import InputError, atomic_open, sha256_file, write_queries
 from ..typos import TypoGenerator
 from ..typos.cli import write_typo_copies
-from .builder import build_train_groups, load_squad, split_articles
+from .builder import build_train_groups, load_squad, read_squad_articles, split_articles
 from .segmenter import agreement, segment
 
 XQUAD_R_LANGS = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
@@ -53,7 +58,10 @@ def _write_jsonl(path: str, records) -> None:
 #: One typo'd word (the literature's protocol) and half of the eligible words. r20 is not a default: XQuAD-R's
 #: evaluation questions have a median of 5 eligible words, and r20 edits exactly one word in 84% of them, as w1.
 DEFAULT_SEVERITIES = ("w1", "r50")
-SPLITS = ("test", "dev")
+SPLITS = ("test", "dev", "all")
+#: What a candidate's text is: its sentence alone (this project's default), or the sentence followed by its
+#: paragraph, as LAReQA and XTREME-R encode answers (there as two segments; here joined by a newline).
+CANDIDATE_TEXTS = ("sentence", "sentence+paragraph")
 
 
 def parse_severity(name: str) -> dict:
@@ -70,16 +78,20 @@ def parse_severity(name: str) -> dict:
 
 def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", copies: int = 10,
           seed: int = 0, severities=DEFAULT_SEVERITIES, own_segmenter: bool = False, train_source: str = None,
-          progress: bool = True, split: str = "test") -> dict:
+          progress: bool = True, split: str = "test", candidate_text: str = "sentence") -> dict:
     """Write the XMRC folder (see the module docstring); returns the manifest. ``own_segmenter`` ignores
     LAReQA's sentence breaks; ``train_source`` replaces the English training set (see ``read_train_source``);
-    ``split`` is the evaluated split, ``test`` or ``dev``."""
+    ``split`` is the evaluated split (``SPLITS``); ``candidate_text`` what a candidate's text is
+    (``CANDIDATE_TEXTS``)."""
     if split not in SPLITS:
         raise InputError(f"split {split!r}: use one of {', '.join(SPLITS)}")
+    if candidate_text not in CANDIDATE_TEXTS:
+        raise InputError(f"candidate text {candidate_text!r}: use one of {', '.join(CANDIDATE_TEXTS)}")
     severity_settings = {name: parse_severity(name) for name in severities}
     os.makedirs(out, exist_ok=True)
     manifest = {"source": os.path.abspath(data_dir), "languages": {}, "typo_copies": copies, "typo_seed": seed,
-                "severities": severity_settings, "own_segmenter": own_segmenter, "checksums": {},
+                "severities": severity_settings, "own_segmenter": own_segmenter, "candidate_text": candidate_text,
+                "checksums": {},
                 "segmentation_agreement": {}}
     sets = {}
     for lang in dict.fromkeys([train_lang, *langs]):
@@ -87,14 +99,13 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
         sets[lang] = load_squad(path, lang, segmenter=lambda text, lang=lang: segment(text, lang),
                                 ignore_breaks=own_segmenter)
         manifest["checksums"][f"{lang}.json"] = sha256_file(path)
-        with open(path, encoding="utf-8") as f:
-            same, total = agreement([p for a in json.load(f)["data"] for p in a["paragraphs"]], lang)
+        same, total = agreement([p for a in read_squad_articles(path) for p in a["paragraphs"]], lang)
         if total:
             manifest["segmentation_agreement"][lang] = {"same": same, "paragraphs": total,
                                                         "share": round(same / total, 4)}
     n_articles = 1 + max(c.article for c in sets[train_lang].candidates)
     train_articles, dev_articles, test_articles = split_articles(n_articles)
-    eval_articles = dev_articles if split == "dev" else test_articles
+    eval_articles = {"dev": dev_articles, "test": test_articles, "all": list(range(n_articles))}[split]
     manifest["split"] = {"evaluated": split, "train_articles": train_articles, "dev_articles": dev_articles,
                          "test_articles": test_articles, "eval_articles": eval_articles}
 
@@ -113,7 +124,9 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
         d = os.path.join(out, lang)
         os.makedirs(d, exist_ok=True)
         _write_jsonl(os.path.join(d, "corpus.jsonl"),
-                     ({"docid": c.docid, "text_id": c.docid, "title": "", "text": c.text} for c in ev.candidates))
+                     ({"docid": c.docid, "text_id": c.docid, "title": "",
+                       "text": c.text if candidate_text == "sentence" else f"{c.text}\n{c.context}"}
+                      for c in ev.candidates))
         write_queries(os.path.join(d, "queries.jsonl"), ev.queries)
         write_qrels(os.path.join(d, "qrels.txt"), ev.qrels)
         for qid, rel in ev.qrels.items():
@@ -180,16 +193,26 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="full-size training set instead of the XQuAD-R half (network): squad:<path or URL>, "
                         "or a Hugging Face dataset in Tevatron's format, e.g. Tevatron/msmarco-passage")
     p.add_argument("--split", choices=SPLITS, default="test",
-                   help="evaluated articles: test (default; XQuAD-R 24-47) or dev (20-23, for choosing settings)")
+                   help="evaluated articles: test (default; XQuAD-R 24-47), dev (20-23, for choosing settings) "
+                        "or all (LAReQA's setting; zero-shot only)")
+    p.add_argument("--candidate_text", choices=CANDIDATE_TEXTS, default="sentence",
+                   help="a candidate's text: its sentence (default) or sentence+paragraph (LAReQA, XTREME-R)")
     args = p.parse_args(argv)
     if args.copies < 0:
         p.error("--copies must be >= 0")
+    # Built beside --out and renamed when complete: a failed build leaves nothing that looks finished.
+    partial = args.out.rstrip("/\\") + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
     try:
-        m = build(args.data_dir, args.out, args.langs, args.train_lang, args.copies, args.seed, args.severities,
-                  args.own_segmenter, args.train_source, split=args.split)
+        m = build(args.data_dir, partial, args.langs, args.train_lang, args.copies, args.seed, args.severities,
+                  args.own_segmenter, args.train_source, split=args.split,
+                  candidate_text=args.candidate_text)
     except (InputError, FileNotFoundError, ValueError) as e:
+        shutil.rmtree(partial, ignore_errors=True)
         print(f"error: {e}", file=sys.stderr)
         return 2
+    shutil.rmtree(args.out, ignore_errors=True)
+    os.replace(partial, args.out)
     for lang, info in m["languages"].items():
         agree = m["segmentation_agreement"].get(lang)
         seg = f", own segmenter reproduces {agree['share']:.1%} of LAReQA's paragraphs" if agree else ""

@@ -46,16 +46,10 @@ def load_squad(path: str, lang: str, segmenter=None, ignore_breaks: bool = False
     """Read a SQuAD v1.1-format file. Sentences come from LAReQA's ``sentences``/``sentence_breaks`` when
     the paragraph has them (unless ``ignore_breaks``), else from ``segmenter(context) -> [(start, end)]``
     (required then; ``xmrc.segmenter.segment`` is the plugin's)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)["data"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise InputError(f"{path}: not a SQuAD-format JSON file ({e})") from None
+    data = read_squad_articles(path)
     out = MRCSet(lang)
     for a, article in enumerate(data):
-        for p, para in enumerate(article.get("paragraphs", [])):
+        for p, para in enumerate(article["paragraphs"]):
             context = para.get("context", "")
             if "sentence_breaks" in para and not ignore_breaks:
                 spans = [tuple(s) for s in para["sentence_breaks"]]
@@ -73,7 +67,10 @@ def load_squad(path: str, lang: str, segmenter=None, ignore_breaks: bool = False
                 if not question:
                     out.problems.append((str(qid), "empty question"))
                     continue
-                answer = _answer_sentence(qa, spans)
+                if not qa.get("answers"):
+                    out.problems.append((qid, "no answer"))
+                    continue
+                answer = _answer_sentence(qa, spans, f"{path}: question {qid}")
                 if answer is None:
                     out.problems.append((qid, "answer falls in no sentence"))
                     continue
@@ -83,11 +80,30 @@ def load_squad(path: str, lang: str, segmenter=None, ignore_breaks: bool = False
     return out
 
 
-def _answer_sentence(qa: dict, spans) -> Optional[int]:
-    answers = qa.get("answers") or []
-    if not answers:
-        return None
-    start = answers[0].get("answer_start", -1)
+def read_squad_articles(path: str) -> list:
+    """The ``data`` list of a SQuAD-format file, each article with a ``paragraphs`` list; any other shape, bytes
+    that are not UTF-8, or no article at all is one ``InputError`` naming the file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)["data"]
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: not a SQuAD-format JSON file ({type(e).__name__}: {e})") from None
+    if not isinstance(data, list) or not data:
+        raise InputError(f"{path}: 'data' holds no article")
+    for a, article in enumerate(data):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            raise InputError(f"{path}: article {a} has no 'paragraphs' list")
+    return data
+
+
+def _answer_sentence(qa: dict, spans, where: str) -> Optional[int]:
+    start = qa["answers"][0].get("answer_start", -1)
+    if isinstance(start, bool) or not isinstance(start, int):
+        raise InputError(f"{where}: answer_start {start!r} is not an integer")
     for s, (b, e) in enumerate(spans):
         if b <= start < e:
             return s

@@ -42,7 +42,9 @@ from tqdm import tqdm
 from ..evaluation import read_qrels
 from ..io import atomic_open
 
-METRICS = ("mrr@10", "ndcg@10", "recall@100", "map@20")
+#: map@20 is the report's X->pool measure; map@100 (the whole depth-100 run) is the closest to LAReQA's mAP over
+#: the full ranking (a relevant candidate below 100 adds less than 1/100 of its share).
+METRICS = ("mrr@10", "ndcg@10", "recall@100", "map@20", "map@100")
 ALPHA = 0.05
 #: Fisher's test resolves p-values in steps of 1/N_PERMUTATIONS. Holm over a default report's ~1,000
 #: comparisons per metric asks the smallest to be below 5e-5: with 1,000 permutations only a difference that
@@ -470,3 +472,47 @@ def plot(out: str, table, rows, langs, severity):
     fig.tight_layout()
     fig.savefig(os.path.join(out, "report_gap.png"), dpi=120)
     plt.close(fig)
+
+
+def xx_table(report: dict, severity: str = None) -> str:
+    """A plain-text table of a report's X->X MRR@10 per language, clean and typo'd (``severity``, default the
+    first), one column pair per row of the report (means over seeds), as the quickstart prints it."""
+    rows = report["rows"]
+    figures = report["figures"]
+    first = figures[rows[0]]
+    langs = [t.split("->")[0] for t in first if t.split("->")[0] == t.split("->")[1]]
+    severity = severity or next(c for c in first[f"{langs[0]}->{langs[0]}"] if c != "clean")
+    width = max(12, *(len(r) + 2 for r in rows))
+    lines = [f"X->X MRR@10, clean / typo'd ({severity})", "lang  " + "".join(f"{r:>{width}}" for r in rows)]
+    for lang in langs + ["mean"]:
+        cells = []
+        for row in rows:
+            tasks = [f"{x}->{x}" for x in langs] if lang == "mean" else [f"{lang}->{lang}"]
+            clean = np.mean([figures[row][t]["clean"]["mrr@10"] for t in tasks])
+            typo = np.mean([figures[row][t][severity]["mrr@10"] for t in tasks])
+            cells.append(f"{clean:.3f} / {typo:.3f}".rjust(width))
+        lines.append(f"{lang:<6}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.report",
+                                description="Print an XMRC run's X->X MRR@10 table (clean / typo'd) from its "
+                                            "report.json; the full report is report.md beside it.")
+    p.add_argument("run_dir", help="an XMRC recipe output folder")
+    p.add_argument("--severity", default=None, help="typo'd condition to show (default: the first)")
+    args = p.parse_args(argv)
+    path = os.path.join(args.run_dir, "report.json")
+    if not os.path.isfile(path):
+        print(f"error: {path}: no such file (run the XMRC recipe into {args.run_dir} first)", file=sys.stderr)
+        return 2
+    with open(path, encoding="utf-8") as f:
+        print(xx_table(json.load(f), args.severity))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -27,8 +27,24 @@ logger = logging.getLogger(__name__)
 PROG = "python -m mpcl_tevatron.driver.train"
 
 
+class TrainDataArguments(DataArguments):
+    """Tevatron v1's ``DataArguments``, whose ``--train_dir`` must be a folder holding *.json or *.jsonl files:
+    v1 lists it while parsing, so a file or a missing folder ended in a traceback, and an empty one in a message
+    that asked for the flag just given."""
+
+    def __post_init__(self):
+        if self.train_dir is not None:
+            if not os.path.isdir(self.train_dir):
+                what = "a file, not a folder" if os.path.exists(self.train_dir) else "no such folder"
+                raise InputError(f"--train_dir {self.train_dir}: {what} (give the folder of the train JSONL)")
+            if not any(f.endswith(("json", "jsonl")) for f in os.listdir(self.train_dir)):
+                raise InputError(f"--train_dir {self.train_dir}: no *.json or *.jsonl file in it")
+        super().__post_init__()
+
+
+
 def build_parser() -> HfArgumentParser:
-    return HfArgumentParser((ModelArguments, DataArguments, DenseTrainingArguments, LossArguments, TypoArguments,
+    return HfArgumentParser((ModelArguments, TrainDataArguments, DenseTrainingArguments, LossArguments, TypoArguments,
                              EncoderArguments, *driver_arguments(DenseTrainingArguments)),
                             prog=PROG, description=__doc__)
 
