@@ -15,7 +15,7 @@ from tevatron.arguments import DataArguments, DenseTrainingArguments, ModelArgum
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from mpcl_tevatron.adapters.v1 import TypoDenseModel, TypoDenseTrainer, TypoQPCollator, TypoTrainDataset
-from mpcl_tevatron.arguments import EncoderArguments, TypoArguments
+from mpcl_tevatron.arguments import EncoderArguments, ObjectiveArguments, TypoArguments
 from mpcl_tevatron.encoder_config import EncoderConfig
 from mpcl_tevatron.losses import get_loss
 
@@ -45,7 +45,7 @@ train_args = DenseTrainingArguments(output_dir=work + "/model", per_device_train
 typo_args = TypoArguments(typo_variants=3, typo_seed=0)
 encoder_args = EncoderArguments(pooling="mean")
 
-objective = get_loss("mp_infonce", **typo_args.loss_hyperparameters(data_args.train_n_passages))
+objective = get_loss("mp_infonce", **ObjectiveArguments().hyperparameters(data_args.train_n_passages, "mp_infonce"))
 encoder = EncoderConfig(pooling="mean")
 model = TypoDenseModel.build(model_args, data_args, train_args, objective=objective, encoder_config=encoder)
 dataset = TypoTrainDataset(data_args, groups, tokenizer, typo_args, encoder_args)

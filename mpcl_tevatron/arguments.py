@@ -1,7 +1,8 @@
 """The plugin's own command-line arguments, added next to Tevatron's by every adapter's train driver.
 
-``LossArguments`` (``--loss``) and ``TypoArguments`` (typo'd variants, the objectives' hyperparameters) go to
-both Tevatron versions (v2 with the upstream patch has its own ``--loss``, which then serves).
+``LossArguments`` (``--loss``, ``--loss_kwargs``), ``ObjectiveArguments`` (the objectives' named
+hyperparameters) and ``TypoArguments`` (typo'd variants) go to both Tevatron versions (v2 with the upstream patch
+has its own ``--loss`` and ``--loss_kwargs``, which then serve).
 ``EncoderArguments`` (pooling, normalisation, prefixes) only to v1, which has no such flags; v2 has its own
 (``--pooling``, ``--normalize``, ``--query_prefix``, ``--passage_prefix``), and ``resolve_encoder`` fills either
 from the base model. ``DriverArguments`` only where transformers lacks ``--overwrite_output_dir``.
@@ -16,17 +17,53 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Set, Tuple
 
 from .encoder_config import EncoderConfig
+from .io import InputError, json_object
 from .losses import available_losses
 from .typos import TYPO_TYPES
 
 
 @dataclass
 class LossArguments:
-    """``--loss``; its own dataclass because Tevatron v2 with the upstream patch series has the same flag."""
+    """``--loss`` and ``--loss_kwargs``; their own dataclass because Tevatron v2 with the upstream patch series
+    has the same two flags (which then serve)."""
 
     loss: str = field(default="infonce", metadata={
         "help": "training objective, from the loss registry; registered: " + ", ".join(available_losses())
                 + " (and any package's 'tevatron.losses' entry points)"})
+    loss_kwargs: Optional[str] = field(default=None, metadata={
+        "help": "JSON object of keyword arguments for the objective's constructor, as the patched Tevatron v2 "
+                "reads them (e.g. '{\"gamma\": 0.3}'); a key the objective does not declare is an error"})
+
+
+def parse_loss_kwargs(text: Optional[str]) -> dict:
+    """``--loss_kwargs`` as a dict (empty when not given); anything but a JSON object is an ``InputError``."""
+    return json_object(text, f"--loss_kwargs {text!r}") if text else {}
+
+
+@dataclass
+class ObjectiveArguments:
+    """The plugin's named flags for the objectives' hyperparameters. Any may be given with any objective: each
+    objective takes those its constructor declares (``losses.get_loss``)."""
+
+    gamma: float = field(default=0.5, metadata={"help": "weight of the query-retrieval task (dual_infonce, "
+                                                        "mp_infonce, dst, dst_mp)"})
+    beta: float = field(default=0.5, metadata={"help": "weight of self-teaching (dst, dst_mp)"})
+    sigma: float = field(default=0.2, metadata={"help": "weight of the query-side KL in self-teaching"})
+    teacher_temperature: float = field(default=1.0, metadata={
+        "help": "temperature of the self-teaching teacher (dst, dst_mp); --temperature scales the retrieval "
+                "scores"})
+
+    def hyperparameters(self, n_passages: int, loss: str, loss_kwargs: Optional[str] = None) -> dict:
+        """``get_loss`` keyword arguments: the named flags, then ``--loss_kwargs`` over them (checked against
+        what objective ``loss`` declares)."""
+        from .losses.registry import unaccepted_kwargs
+
+        extra = parse_loss_kwargs(loss_kwargs)
+        problem = unaccepted_kwargs(loss, extra)
+        if problem:
+            raise InputError(problem)
+        named = dict(gamma=self.gamma, beta=self.beta, sigma=self.sigma, temperature=self.teacher_temperature)
+        return {"n_passages": n_passages, **named, **extra}
 
 
 @dataclass
@@ -39,12 +76,6 @@ class TypoArguments:
     typo_lang: str = field(default="en", metadata={"help": "language of the training queries (ISO 639-1)"})
     typo_augment_prob: float = field(default=0.0, metadata={
         "help": "probability that a query is replaced by one of its typo'd variants (DR+Aug)"})
-    gamma: float = field(default=0.5, metadata={"help": "weight of the query-retrieval task"})
-    beta: float = field(default=0.5, metadata={"help": "weight of self-teaching (dst, dst_mp)"})
-    sigma: float = field(default=0.2, metadata={"help": "weight of the query-side KL in self-teaching"})
-    teacher_temperature: float = field(default=1.0, metadata={
-        "help": "temperature of the self-teaching teacher (dst, dst_mp); Tevatron v2's own --temperature scales "
-                "the retrieval scores"})
     freeze_word_embeddings: bool = field(default=False, metadata={
         "help": "keep the word-embedding table fixed: multilingual vocabularies (250k rows in e5) make it most of "
                 "the model, and its optimizer update most of a CPU training step"})
@@ -62,15 +93,11 @@ class TypoArguments:
             return f"--typo_augment_prob must be in [0, 1], got {self.typo_augment_prob}"
         from .losses import get_loss_class
 
-        if getattr(get_loss_class(loss), "uses_typos", False) and self.typo_variants < 1:
+        if getattr(get_loss_class(loss), "uses_typos", False) and self.typo_variants < 1:  # as TypoObjective's
             return f"--loss {loss} trains on typo'd variants: give --typo_variants >= 1"
         if self.typo_augment_prob > 0 and self.typo_variants < 1:
             return "--typo_augment_prob needs --typo_variants >= 1"
         return None
-
-    def loss_hyperparameters(self, n_passages: int) -> dict:
-        return dict(n_passages=n_passages, gamma=self.gamma, beta=self.beta, sigma=self.sigma,
-                    temperature=self.teacher_temperature)
 
 
 @dataclass

@@ -62,18 +62,22 @@ def text_lines(path: str) -> Iterator[Tuple[int, str]]:
                 raise InputError(f"{path}:{lineno}: not UTF-8 text (byte {e.start}: {e.reason})") from None
 
 
+def json_object(text: str, where: str) -> dict:
+    """``text`` parsed as a JSON object; anything else is an InputError that starts with ``where``."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{where}: not valid JSON ({e.msg})") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
 def iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
     """(line number, object) for each non-blank line; a line that is not a JSON object is an InputError."""
     for lineno, line in text_lines(path):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-        yield lineno, obj
+        if line.strip():
+            yield lineno, json_object(line, f"{path}:{lineno}")
 
 
 def is_jsonl(path: str) -> bool:

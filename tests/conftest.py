@@ -81,7 +81,8 @@ def run_module(module, *args, env=None, check=True):
     """Run ``python -m module args`` in a fresh process (as a user would), returning CompletedProcess."""
     import subprocess
 
-    full_env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONPATH=ROOT, **(env or {}))
+    full_env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONPATH=ROOT)
+    full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
                           env=full_env, cwd=ROOT)
     if check and proc.returncode != 0:

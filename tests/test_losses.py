@@ -269,8 +269,31 @@ def test_objectives_check_their_inputs():
         get_loss("dst", n_passages=N)(q, p, t[:-1])
     with pytest.raises(ValueError, match="gamma"):
         get_loss("mp_infonce", gamma=1.5)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="takes no gama"):
         get_loss("mp_infonce", gama=0.5)  # a misspelt hyperparameter is not silently ignored
+
+
+def test_each_objective_takes_only_the_hyperparameters_it_declares():
+    from mpcl_tevatron.arguments import ObjectiveArguments
+    from mpcl_tevatron.io import InputError
+    from mpcl_tevatron.losses.registry import accepted_hyperparameters, get_loss_class
+
+    declared = {name: accepted_hyperparameters(get_loss_class(name)) for name in BUILT_IN}
+    assert declared["infonce"] == declared["typo_cl"] == declared["typo_cl_mp"] == {"n_passages"}
+    assert declared["mp_infonce"] == declared["dual_infonce"] == {"n_passages", "gamma"}
+    assert declared["dst_mp"] == {"n_passages", "gamma", "beta", "sigma", "temperature"}
+    # the named flags go to any objective: infonce simply does not get gamma
+    assert get_loss("infonce", n_passages=N, gamma=0.3, beta=0.1, sigma=0.1, temperature=2.0).n_passages == N
+    assert get_loss("dst", n_passages=N, gamma=0.3).gamma == 0.3
+    # --loss_kwargs is stricter: a key the objective does not declare is an error naming what it accepts
+    args = ObjectiveArguments(gamma=0.2)
+    assert args.hyperparameters(N, "mp_infonce", '{"gamma": 0.7}')["gamma"] == 0.7
+    with pytest.raises(InputError, match="infonce takes no gamma; it accepts nothing but n_passages"):
+        args.hyperparameters(N, "infonce", '{"gamma": 0.7}')
+    with pytest.raises(InputError, match="mp_infonce takes no beta; it accepts gamma"):
+        args.hyperparameters(N, "mp_infonce", '{"beta": 0.7}')
+    with pytest.raises(InputError, match="expected a JSON object"):
+        args.hyperparameters(N, "mp_infonce", '[1]')
 
 
 def test_registry_lists_built_ins_and_unknown_name_lists_known():

@@ -219,3 +219,47 @@ def test_encode_bf16_runs_the_encoder_in_bfloat16_and_keeps_the_ids(tmp_path, ti
     assert not np.array_equal(fp32, bf16)
     cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
     assert cosine.min() > 0.99
+
+
+UPSTREAM_CONTRACT_LOSS = """
+import torch
+from torch import nn
+
+
+class HalfInfoNCE(nn.Module):
+    \"\"\"Written to the upstream patch's contract only: cls(n_passages=8), loss(q, p, variant_reps).\"\"\"
+
+    def __init__(self, n_passages=8):
+        super().__init__()
+        self.n_passages = n_passages
+
+    def forward(self, q_reps, p_reps, variant_reps=None):
+        scores = q_reps @ p_reps.T
+        target = torch.arange(scores.size(0)) * self.n_passages
+        return 0.5 * torch.nn.functional.cross_entropy(scores, target)
+"""
+
+
+@pytest.mark.slow
+def test_a_loss_written_to_the_upstream_contract_trains_under_the_plugin(tmp_path, tiny_model_dir, synthetic):
+    """An installed package (a dist-info with a 'tevatron.losses' entry point) adds a loss written exactly to
+    the upstream registry's contract; the plugin's driver trains with it, the named flags given or not."""
+    site = tmp_path / "site"
+    (site / "half_loss_pkg").mkdir(parents=True)
+    (site / "half_loss_pkg" / "__init__.py").write_text(UPSTREAM_CONTRACT_LOSS)
+    info = site / "half_loss_pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: half-loss-pkg\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[tevatron.losses]\nhalf_infonce = half_loss_pkg:HalfInfoNCE\n")
+    from .conftest import ROOT
+    env = {"PYTHONPATH": f"{site}:{ROOT}"}
+    proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                      tmp_path / "out", "--train_dir", synthetic / "train", "--do_train", "--loss", "half_infonce",
+                      "--gamma", 0.3, "--per_device_train_batch_size", 8, "--train_n_passages", 2, "--max_steps", 2,
+                      "--q_max_len", 16, "--p_max_len", 16, "--save_strategy", "no", "--report_to", "none",
+                      "--dataset_proc_num", 1, "--use_cpu", env=env)
+    assert "objective: HalfInfoNCE" in proc.stderr and (tmp_path / "out" / "mpcl_config.json").exists()
+    proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                      tmp_path / "out2", "--train_dir", synthetic / "train", "--do_train", "--loss", "half_infonce",
+                      "--loss_kwargs", '{"gamma": 0.3}', env=env, check=False)
+    assert proc.returncode == 2 and "half_infonce takes no gamma" in proc.stderr

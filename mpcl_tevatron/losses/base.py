@@ -17,35 +17,33 @@ class TypoObjective(nn.Module):
         typo_q_reps: [B * K, d] typo'd queries, query-major (row ``i*K + k`` is variant k of query i), or
             None for objectives that do not use them.
 
-    Hyperparameters (every objective takes all of them, and uses those its formula names):
-        n_passages: passages per query (1 positive + hard negatives). Default 8.
-        gamma: weight of the query-retrieval task in the dual objectives. Default 0.5.
-        beta: weight of self-teaching in the DST objectives. Default 0.5.
-        sigma: weight of the query-side KL within self-teaching. Default 0.2.
-        temperature: temperature of the self-teaching teacher. Default 1.0.
+    Hyperparameters: ``n_passages`` (passages per query, 1 positive + hard negatives; default 8), the one
+    every objective takes, as in the upstream registry's contract (``cls(n_passages=..., **loss_kwargs)``);
+    each objective's constructor declares the others it uses (``gamma``, ``beta``, ``sigma``, ``temperature``),
+    and ``get_loss`` passes it only those.
     """
 
     #: Set by ``register_loss``.
     loss_name: str = ""
-    #: Whether the objective reads typo'd variants (the collator then makes them).
-    uses_typos: bool = True
+    #: Whether the objective reads typo'd variants (the collator then makes them). False unless an objective
+    #: says so, as for a loss written to the upstream contract, which may be handed ``None``.
+    uses_typos: bool = False
 
-    def __init__(self, n_passages: int = 8, gamma: float = 0.5, beta: float = 0.5, sigma: float = 0.2,
-                 temperature: float = 1.0):
+    def __init__(self, n_passages: int = 8):
         super().__init__()
         if n_passages < 1:
             raise ValueError(f"n_passages must be >= 1, got {n_passages}")
-        for name, value in (("gamma", gamma), ("beta", beta), ("sigma", sigma)):
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {value}")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        self.n_passages, self.gamma, self.beta, self.sigma, self.temperature = (
-            n_passages, gamma, beta, sigma, temperature)
+        self.n_passages = n_passages
+
+    @staticmethod
+    def check_weight(name: str, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {value}")
+        return value
 
     def extra_repr(self) -> str:
-        return (f"n_passages={self.n_passages}, gamma={self.gamma}, beta={self.beta}, sigma={self.sigma}, "
-                f"temperature={self.temperature}")
+        names = [n for n in ("n_passages", "gamma", "beta", "sigma", "temperature") if hasattr(self, n)]
+        return ", ".join(f"{n}={getattr(self, n)}" for n in names)
 
     def check(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor]) -> int:
         """Validate shapes; return K (variants per query, 0 when none are given)."""

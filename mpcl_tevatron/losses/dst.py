@@ -27,6 +27,20 @@ class DualSelfTeaching(TypoObjective):
     divided by the temperature :math:`\tau`; KL is averaged over rows ("batchmean").
     """
 
+    uses_typos = True
+
+    def __init__(self, n_passages: int = 8, gamma: float = 0.5, beta: float = 0.5, sigma: float = 0.2,
+                 temperature: float = 1.0):
+        """``gamma``: weight of query retrieval; ``beta``: of self-teaching; ``sigma``: of the query-side KL
+        within it; ``temperature``: the self-teaching teacher's (``--teacher_temperature``)."""
+        super().__init__(n_passages)
+        self.gamma = self.check_weight("gamma", gamma)
+        self.beta = self.check_weight("beta", beta)
+        self.sigma = self.check_weight("sigma", sigma)
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.temperature = temperature
+
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
         k = self.check(q_reps, p_reps, typo_q_reps)
         ce = (1 - self.gamma) * passage_retrieval_ce(q_reps, p_reps, self.n_passages) \

@@ -23,7 +23,10 @@ class DualInfoNCE(TypoObjective):
     Typo'd variants are not used.
     """
 
-    uses_typos = False
+    def __init__(self, n_passages: int = 8, gamma: float = 0.5):
+        """``gamma``: weight of the query-retrieval task."""
+        super().__init__(n_passages)
+        self.gamma = self.check_weight("gamma", gamma)
 
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
         self.check(q_reps, p_reps, None)

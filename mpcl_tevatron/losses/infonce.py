@@ -21,8 +21,6 @@ class InfoNCE(TypoObjective):
     (DR + augmentation, "DR+Aug" in the typo-robustness papers).
     """
 
-    uses_typos = False
-
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
         self.check(q_reps, p_reps, None)
         return passage_retrieval_ce(q_reps, p_reps, self.n_passages)

@@ -40,6 +40,13 @@ class MultiPositiveInfoNCE(TypoObjective):
     typo'd query in the batch. See ``functional.multi_positive_infonce``.
     """
 
+    uses_typos = True
+
+    def __init__(self, n_passages: int = 8, gamma: float = 0.5):
+        """``gamma``: weight of the query-retrieval task."""
+        super().__init__(n_passages)
+        self.gamma = self.check_weight("gamma", gamma)
+
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
         k = self.check(q_reps, p_reps, typo_q_reps)
         qp = passage_retrieval_ce(q_reps, p_reps, self.n_passages)

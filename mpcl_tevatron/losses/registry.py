@@ -11,9 +11,10 @@ package contributes objectives without this one knowing it::
 
 from __future__ import annotations
 
+import inspect
 import logging
 from importlib.metadata import entry_points
-from typing import Callable, Dict, List, Type
+from typing import Callable, Dict, List, Optional, Set, Type
 
 from torch import nn
 
@@ -73,7 +74,41 @@ def get_loss_class(name: str) -> Type[nn.Module]:
     return _REGISTRY[name]
 
 
-def get_loss(name: str, **hyperparameters) -> nn.Module:
-    """Build the objective ``name`` with its hyperparameters (``n_passages``, ``gamma``, ``beta``, ``sigma``,
-    ``temperature``); an unknown name raises with the list of known ones."""
-    return get_loss_class(name)(**hyperparameters)
+def accepted_hyperparameters(cls: Type[nn.Module]) -> Optional[Set[str]]:
+    """The keyword arguments ``cls``'s constructor declares, or None when it takes any (``**kwargs``)."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def unaccepted_kwargs(name: str, kwargs: Dict) -> Optional[str]:
+    """An error message when objective ``name`` declares none of some of ``kwargs`` (``--loss_kwargs``), else
+    None: unlike the named flags, a key given for one objective must be one it takes."""
+    accepted = accepted_hyperparameters(get_loss_class(name))
+    unknown = sorted(set(kwargs) - accepted) if accepted is not None else []
+    if unknown:
+        return (f"--loss_kwargs: {name} takes no {', '.join(unknown)}; it accepts "
+                f"{', '.join(sorted(accepted - {'n_passages'})) or 'nothing but n_passages'}")
+    return None
+
+
+#: The plugin's named hyperparameters (``--gamma``, ``--beta``, ``--sigma``, ``--teacher_temperature``): any may
+#: be given with any objective, which takes those it declares.
+SHARED_HYPERPARAMETERS = frozenset({"gamma", "beta", "sigma", "temperature"})
+
+
+def get_loss(name: str, n_passages: int = 8, **hyperparameters) -> nn.Module:
+    """Build the objective ``name`` as ``cls(n_passages=..., **kwargs)``, the upstream registry's contract.
+    Of the shared hyperparameters (``SHARED_HYPERPARAMETERS``) it gets only those its constructor declares, so
+    the plugin's named flags work with any objective; any other key goes through as given, so a misspelt one
+    fails instead of being ignored. An unknown name raises with the list of known ones."""
+    cls = get_loss_class(name)
+    accepted = accepted_hyperparameters(cls)
+    kept = {k: v for k, v in hyperparameters.items()
+            if accepted is None or k in accepted or k not in SHARED_HYPERPARAMETERS}
+    unknown = sorted(set(kept) - accepted) if accepted is not None else []
+    if unknown:
+        raise TypeError(f"loss {name!r} takes no {', '.join(unknown)}; it accepts "
+                        f"{', '.join(sorted(accepted))}")
+    return cls(n_passages=n_passages, **kept)

@@ -24,6 +24,8 @@ class TypoContrastive(TypoObjective):
     batch's typo'd queries, as in the paper).
     """
 
+    uses_typos = True
+
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
         k = self.check(q_reps, p_reps, typo_q_reps)
         return (passage_retrieval_ce(q_reps, p_reps, self.n_passages)

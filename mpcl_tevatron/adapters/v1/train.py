@@ -1,5 +1,5 @@
 """Tevatron v1's train driver (``tevatron.driver.train``) with the plugin's dataset, collator, model, trainer
-and arguments. Same flags as Tevatron's, plus ``TypoArguments``; the output directory is a Tevatron model
+and arguments. Same flags as Tevatron's, plus the plugin's (``arguments.py``); the output directory is a Tevatron model
 directory (HF weights + tokenizer) plus ``mpcl_config.json``."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import List, Optional
 from tevatron.arguments import DataArguments, DenseTrainingArguments, ModelArguments
 from transformers import AutoConfig, AutoTokenizer, HfArgumentParser, set_seed
 
-from ...arguments import (EncoderArguments, LossArguments, TypoArguments, driver_arguments,
+from ...arguments import (EncoderArguments, LossArguments, ObjectiveArguments, TypoArguments, driver_arguments,
                           overwrite_output_dir, parse_arguments, resolve_encoder)
 from ...io import InputError, read_train_jsonl, read_train_records
 from ...losses import get_loss
@@ -44,7 +44,8 @@ class TrainDataArguments(DataArguments):
 
 
 def build_parser() -> HfArgumentParser:
-    return HfArgumentParser((ModelArguments, TrainDataArguments, DenseTrainingArguments, LossArguments, TypoArguments,
+    return HfArgumentParser((ModelArguments, TrainDataArguments, DenseTrainingArguments, LossArguments,
+                             ObjectiveArguments, TypoArguments,
                              EncoderArguments, *driver_arguments(DenseTrainingArguments)),
                             prog=PROG, description=__doc__)
 
@@ -64,7 +65,7 @@ def load_groups(data_args, separator: str):
 def main(argv: Optional[List[str]] = None) -> None:
     parser = build_parser()
     parsed, given = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
-    model_args, data_args, training_args, loss_args, typo_args, encoder_args = parsed[:6]
+    model_args, data_args, training_args, loss_args, objective_args, typo_args, encoder_args = parsed[:7]
     problem = typo_args.validate(loss_args.loss) or encoder_args.validate()
     if problem:
         parser.error(problem)
@@ -96,7 +97,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                                         cache_dir=model_args.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path,
                                               cache_dir=model_args.cache_dir)
-    objective = get_loss(loss_args.loss, **typo_args.loss_hyperparameters(n))
+    objective = get_loss(loss_args.loss, **objective_args.hyperparameters(n, loss_args.loss, loss_args.loss_kwargs))
     encoder_config = resolve_encoder(model_args.model_name_or_path, given, encoder_args)
     logger.info("encoder: %s", encoder_config)
     model = TypoDenseModel.build(model_args, data_args, training_args, objective=objective,

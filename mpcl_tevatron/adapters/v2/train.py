@@ -1,5 +1,5 @@
 """Tevatron v2's train command (``tevatron.retriever.driver.train``) with the plugin's dataset, collator, model
-and trainer: v2's flags plus ``TypoArguments`` (``--loss``, ``--typo_variants``, ...). The output directory is
+and trainer: v2's flags plus the plugin's (``--loss``, ``--typo_variants``, ...: ``arguments.py``). The output directory is
 what v2's own train writes (HF weights + tokenizer; v2's ``driver.encode`` and ``driver.search`` read it
 unchanged) plus ``mpcl_config.json``."""
 
@@ -17,8 +17,8 @@ from tevatron.retriever.arguments import DataArguments, ModelArguments, Tevatron
 from transformers import AutoTokenizer, HfArgumentParser, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from ...arguments import (LossArguments, TypoArguments, driver_arguments, overwrite_output_dir, parse_arguments,
-                          resolve_encoder)
+from ...arguments import (LossArguments, ObjectiveArguments, TypoArguments, driver_arguments, overwrite_output_dir,
+                          parse_arguments, resolve_encoder)
 from ...io import InputError
 from ...losses import get_loss
 from ...precision import resolve_precision
@@ -39,7 +39,8 @@ UPSTREAM_HAS_LOSS = "loss" in {f.name for f in dataclasses.fields(TevatronTraini
 
 def build_parser() -> HfArgumentParser:
     loss = () if UPSTREAM_HAS_LOSS else (LossArguments,)
-    return HfArgumentParser((ModelArguments, DataArguments, TevatronTrainingArguments, *loss, TypoArguments,
+    return HfArgumentParser((ModelArguments, DataArguments, TevatronTrainingArguments, *loss, ObjectiveArguments,
+                             TypoArguments,
                              *driver_arguments(TevatronTrainingArguments)), prog=PROG, description=__doc__)
 
 
@@ -59,7 +60,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parsed, given = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
     model_args, data_args, training_args, *plugin_args = parsed
     typo_args = next(a for a in plugin_args if isinstance(a, TypoArguments))
-    loss = (training_args if UPSTREAM_HAS_LOSS else plugin_args[0]).loss
+    objective_args = next(a for a in plugin_args if isinstance(a, ObjectiveArguments))
+    loss_holder = training_args if UPSTREAM_HAS_LOSS else plugin_args[0]
+    loss = loss_holder.loss
     problem = typo_args.validate(loss)
     if training_args.grad_cache:
         problem = problem or "--grad_cache: v2's gradient-cache trainer computes its own loss; not supported"
@@ -89,7 +92,8 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     encoder_config = resolve_encoder(model_args.model_name_or_path, given, model_args, data_args)
     logger.info("encoder: %s", encoder_config)
-    objective = get_loss(loss, **typo_args.loss_hyperparameters(data_args.train_group_size))
+    objective = get_loss(loss, **objective_args.hyperparameters(data_args.train_group_size, loss,
+                                                                loss_holder.loss_kwargs))
     logger.info("objective: %s", objective)
     dtype = torch.bfloat16 if training_args.bf16 else torch.float16 if training_args.fp16 else torch.float32
     model = TypoDenseModel.build(
