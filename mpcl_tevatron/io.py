@@ -46,6 +46,15 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
+def default_cache_dir() -> str:
+    """Where the plugin keeps what it makes once (converted models, downloaded training sets): ``$MPCL_CACHE``,
+    else ``$XDG_CACHE_HOME/mpcl_tevatron``, else ``~/.cache/mpcl_tevatron``."""
+    if os.environ.get("MPCL_CACHE"):
+        return os.environ["MPCL_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mpcl_tevatron")
+
+
 def _require_file(path: str) -> None:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")

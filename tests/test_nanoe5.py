@@ -72,7 +72,7 @@ def test_bad_bin_files_give_one_clear_error(tmp_path, bin_path, damage, message)
         multilingual_e5_small_path(cache_dir=str(tmp_path / "cache"), bin_path=str(bad))
     assert not (tmp_path / "cache").exists()  # nothing written for a bad file
     proc = run_module("mpcl_tevatron.models", "e5", "--bin", bad, "--cache_dir", tmp_path / "cache", check=False)
-    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("error: ")
 
 
 def test_unwritable_cache_is_one_clear_error(tmp_path, bin_path):

