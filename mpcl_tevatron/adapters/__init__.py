@@ -20,6 +20,13 @@ def _has(module: str) -> bool:
         return False
 
 
+def steps():
+    """The installed version's ``steps`` module: the recipe's train and encode flags in that version's words."""
+    import importlib
+
+    return importlib.import_module(f"{__name__}.{detect()}.steps")
+
+
 def detect() -> str:
     if _has("tevatron.retriever"):
         return "v2"

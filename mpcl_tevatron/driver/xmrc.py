@@ -110,6 +110,8 @@ class Recipe:
         os.makedirs(self.out, exist_ok=True)
         self.timings_path = os.path.join(self.out, "timings.json")
         self.timings = json.load(open(self.timings_path)) if os.path.isfile(self.timings_path) else {}
+        from mpcl_tevatron.adapters import steps
+        self.steps = steps()  # the installed Tevatron's train and encode flags
 
     # -- bookkeeping -------------------------------------------------------------------------------------------
     def pin_settings(self):
@@ -155,7 +157,7 @@ class Recipe:
         (language, query set, question) to its text's id."""
         corpus = [(row["text_id"], row["text"]) for lang in self.args.langs
                   for _, row in iter_jsonl(os.path.join(data, lang, "corpus.jsonl"))]
-        _write_texts(os.path.join(data, "all_corpus.jsonl"), corpus)
+        _write_texts(os.path.join(data, "all_corpus.jsonl"), corpus, id_keys=("text_id", "docid"))
         text_id: Dict[str, int] = {}
         keys, index = [], []
         for lang in self.args.langs:
@@ -163,7 +165,8 @@ class Recipe:
                 for _, row in iter_jsonl(path):
                     keys.append(SEP.join([lang, name, str(row["text_id"])]))
                     index.append(text_id.setdefault(row["text"], len(text_id)))
-        _write_texts(os.path.join(data, "all_queries.jsonl"), [(str(i), text) for text, i in text_id.items()])
+        _write_texts(os.path.join(data, "all_queries.jsonl"), [(str(i), text) for text, i in text_id.items()],
+                     id_keys=("text_id", "query_id"), text_keys=("text", "query"))
         _atomic_json(os.path.join(data, "query_index.json"), {"keys": keys, "text_id": index})
 
     def query_sets(self, data, lang) -> Dict[str, str]:
@@ -178,9 +181,6 @@ class Recipe:
         from mpcl_tevatron.models import OFFLINE_MODELS
         return OFFLINE_MODELS[name]() if name in OFFLINE_MODELS else name
 
-    def precision_flags(self) -> List[str]:
-        return ["--bf16"] if self.args.precision == "bf16" else []
-
     def train(self, objective: str, seed: int) -> str:
         final = os.path.join(self.out, "models", objective, f"seed{seed}")
         if os.path.isfile(os.path.join(final, "mpcl_config.json")):
@@ -191,15 +191,16 @@ class Recipe:
         shutil.rmtree(tmp, ignore_errors=True)
         self.log(f"train {objective}, seed {seed}")
         t = time.time()
+        train_dir = os.path.join(self.data, "train")
         _run("mpcl_tevatron.driver.train", "--model_name_or_path", self.base_model(a.model), "--output_dir", tmp,
-             "--train_dir", os.path.join(self.data, "train"), "--do_train", "--loss", objective,
-             "--typo_variants", a.typo_variants, "--typo_seed", a.typo_seed, "--seed", seed,
-             "--temperature", a.temperature,
-             "--per_device_train_batch_size", a.batch_size, "--train_n_passages", a.train_n_passages,
-             "--q_max_len", a.q_max_len, "--p_max_len", a.p_max_len, "--max_steps", a.max_steps,
-             "--learning_rate", a.learning_rate, "--warmup_ratio", 0.1, "--dataset_proc_num", 1,
+             *self.steps.train_flags(train_dir, os.path.join(train_dir, "train.jsonl"), a.train_n_passages,
+                                     a.q_max_len, a.p_max_len),
+             "--do_train", "--loss", objective, "--typo_variants", a.typo_variants, "--typo_seed", a.typo_seed,
+             "--seed", seed, "--temperature", a.temperature, "--per_device_train_batch_size", a.batch_size,
+             "--max_steps", a.max_steps, "--learning_rate", a.learning_rate, "--warmup_ratio", 0.1,
              "--save_strategy", "no", "--report_to", "none", "--logging_steps", 10, "--use_cpu",
-             *([] if a.train_word_embeddings else ["--freeze_word_embeddings"]), *self.precision_flags())
+             *([] if a.train_word_embeddings else ["--freeze_word_embeddings"]),
+             *self.steps.precision_flags(a.precision, "train"))
         os.replace(tmp, final)
         self.timed(f"train/{run_name(objective, seed)}", time.time() - t, steps=a.max_steps)
         return final
@@ -215,12 +216,11 @@ class Recipe:
                 continue
             self.log(f"encode {kind} with {row}")
             t = time.time()
-            flags = ["--encode_is_qry"] if kind == "queries" else []
             _run("mpcl_tevatron.driver.encode", "--model_name_or_path", model, "--output_dir",
-                 os.path.join(reps, "tmp"), "--encode_in_path", os.path.join(self.data, src),
-                 "--encoded_save_path", final + ".partial", "--q_max_len", a.q_max_len, "--p_max_len", max_len,
-                 "--per_device_eval_batch_size", batch_size, "--dataset_proc_num", 1, "--use_cpu",
-                 "--report_to", "none", *flags, *self.precision_flags())
+                 os.path.join(reps, "tmp"), *self.steps.encode_flags(os.path.join(self.data, src), final + ".partial",
+                                                                     kind == "queries", max_len),
+                 "--per_device_eval_batch_size", batch_size, "--use_cpu", "--report_to", "none",
+                 *self.steps.precision_flags(a.precision, "encode"))
             os.replace(final + ".partial", final)
             n = sum(1 for _ in open(os.path.join(self.data, src), encoding="utf-8"))
             self.timed(f"encode/{row}/{kind}", time.time() - t, texts=n)
@@ -240,7 +240,7 @@ class Recipe:
         return out
 
     def search(self, row: str):
-        from mpcl_tevatron.adapters.v1.search import search
+        from mpcl_tevatron.search import search
 
         final = os.path.join(self.out, "runs", f"{row}.pkl")
         if os.path.isfile(final):
@@ -335,11 +335,13 @@ def _run(module: str, *args):
         raise RuntimeError(f"step failed (exit {proc.returncode}): {' '.join(cmd)}")
 
 
-def _write_texts(path: str, texts) -> None:
-    """Tevatron v1 encode input (``text_id``, ``text``), shortest text first (stable, so ties keep their order)."""
+def _write_texts(path: str, texts, id_keys=("text_id",), text_keys=("text",)) -> None:
+    """Encode input for both Tevatron versions (each reads its own keys: v1 ``text_id``/``text``, v2
+    ``docid``/``text`` or ``query_id``/``query``), shortest text first (stable, so ties keep their order)."""
     with atomic_open(path) as out:
         for tid, text in sorted(texts, key=lambda t: len(t[1])):
-            out.write(json.dumps({"text_id": tid, "text": text}, ensure_ascii=False) + "\n")
+            record = {**{k: tid for k in id_keys}, **{k: text for k in text_keys}}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def _atomic_json(path: str, obj) -> None:

@@ -36,5 +36,5 @@ class TypoDenseModel(DenseModel):
         t_reps = self.encode_query(typo_query) if typo_query else None
         # v2's trainer divides the DDP-scaled loss back for logging
         loss = global_batch_loss(self.objective, q_reps, p_reps, t_reps, temperature=self.temperature,
-                                 gather=self.is_ddp, world_size=self.world_size)
+                                 gather=self.is_ddp, world_size=self.world_size if self.is_ddp else 1)
         return EncoderOutput(loss=loss, q_reps=q_reps, p_reps=p_reps)
