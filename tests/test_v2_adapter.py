@@ -1,5 +1,6 @@
-"""The Tevatron v2 adapter. v2 (``tevatron.retriever``) is not on PyPI, so CI (v1 installed) skips these; they
-run where v2 is installed from source, e.g. ``pip install --no-deps <tevatron checkout> peft`` in a venv."""
+"""The Tevatron v2 adapter. v2 (``tevatron.retriever``) is not on PyPI: the README's test command (v1 installed)
+skips these, and ``.ci/run`` runs them again in a venv with ``../shared/tevatron-v2`` installed over the project
+(``pip install --no-deps <tevatron checkout> peft``)."""
 
 from __future__ import annotations
 
