@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .base import TypoObjective
-from .functional import passage_retrieval_ce, self_teaching_kl
+from .functional import self_teaching_kl
 from .registry import register_loss
 
 
@@ -43,23 +43,26 @@ class DualSelfTeaching(TypoObjective):
 
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
         k = self.check(q_reps, p_reps, typo_q_reps)
-        ce = (1 - self.gamma) * passage_retrieval_ce(q_reps, p_reps, self.n_passages) \
-            + self.gamma * self.query_retrieval(q_reps, p_reps, typo_q_reps, k)
-        return (1 - self.beta) * ce + self.beta * self.self_teaching(q_reps, p_reps, typo_q_reps, k)
+        # Two score matrices serve every term: the clean and the typo'd queries against the batch's passages.
+        # Passage-to-query scores are their transposes, so no product is taken twice.
+        qp = q_reps @ p_reps.T  # [B, B*n]
+        tp = typo_q_reps @ p_reps.T  # [B*K, B*n], row i*K + j: variant j of query i
+        target = torch.arange(qp.size(0), device=qp.device) * self.n_passages
+        ce = (1 - self.gamma) * F.cross_entropy(qp, target) + self.gamma * self.query_retrieval(qp, tp, k)
+        return (1 - self.beta) * ce + self.beta * self.self_teaching(qp, tp, k)
 
-    def query_retrieval(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Tensor, k: int) -> Tensor:
-        """Single positive: each positive passage retrieves its clean query among the batch's clean queries."""
-        scores = self.positive_passages(p_reps) @ q_reps.T
-        return F.cross_entropy(scores, torch.arange(q_reps.size(0), device=q_reps.device))
+    def query_retrieval(self, qp: Tensor, tp: Tensor, k: int) -> Tensor:
+        """Single positive: each positive passage retrieves its clean query among the batch's clean queries
+        (scores ``p_i^+ . q_j``: the positive passages' columns of ``qp``, transposed)."""
+        positive_q = qp[:, :: self.n_passages].T  # [B positives, B queries]
+        return F.cross_entropy(positive_q, torch.arange(qp.size(0), device=qp.device))
 
-    def self_teaching(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Tensor, k: int) -> Tensor:
-        b = q_reps.size(0)
-        variants = typo_q_reps.view(b, k, -1)  # [B, K, d], query-major
-        qp_teacher = q_reps @ p_reps.T  # [B, B*n]
-        pq_teacher = p_reps @ q_reps.T  # [B*n, B]
-        kl_p = kl_q = 0.0
-        for j in range(k):
-            t = variants[:, j]  # [B, d]: variant j of every query
-            kl_p = kl_p + self_teaching_kl(t @ p_reps.T, qp_teacher, self.temperature) / k
-            kl_q = kl_q + self_teaching_kl(p_reps @ t.T, pq_teacher, self.temperature) / k
+    def self_teaching(self, qp: Tensor, tp: Tensor, k: int) -> Tensor:
+        """Both KL terms over all K variants at once, the teachers' softmax taken once (they broadcast over
+        the variants): memory linear in K, one log-softmax per side."""
+        b, n_p = qp.shape
+        student_qp = tp.view(b, k, n_p)  # [B, K, B*n]: variant j of query i over the passages
+        kl_p = self_teaching_kl(student_qp, qp.unsqueeze(1), self.temperature)
+        student_pq = student_qp.permute(1, 2, 0)  # [K, B*n, B]: passage r over the batch's variant-j queries
+        kl_q = self_teaching_kl(student_pq, qp.T.unsqueeze(0), self.temperature)
         return (1 - self.sigma) * kl_p + self.sigma * kl_q

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from .dst import DualSelfTeaching
-from .mp_infonce import multi_positive_query_retrieval
+from .functional import multi_positive_infonce
+from .mp_infonce import query_retrieval_mask
 from .registry import register_loss
 
 
@@ -19,5 +21,9 @@ class DualSelfTeachingMultiPositive(DualSelfTeaching):
     MP is ``mp_infonce``'s query-retrieval term; the KL terms are ``dst``'s.
     """
 
-    def query_retrieval(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Tensor, k: int) -> Tensor:
-        return multi_positive_query_retrieval(q_reps, self.positive_passages(p_reps), typo_q_reps, k)
+    def query_retrieval(self, qp: Tensor, tp: Tensor, k: int) -> Tensor:
+        """Each positive passage against the batch's clean and typo'd queries (its columns of ``qp`` and
+        ``tp``, transposed), its clean query and that query's K variants the positives."""
+        n = self.n_passages
+        scores = torch.cat([qp[:, ::n].T, tp[:, ::n].T], dim=1)  # [B, B + B*K]
+        return multi_positive_infonce(scores, query_retrieval_mask(qp.size(0), k, device=scores.device))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -58,8 +60,10 @@ def typo_passage_retrieval_ce(typo_q_reps: Tensor, p_reps: Tensor, n_passages: i
     return F.cross_entropy(scores, target)
 
 
+@functools.lru_cache(maxsize=64)
 def variant_mask(n_queries: int, k: int, device=None) -> Tensor:
-    """[n_queries, n_queries * k] boolean: True where column i*k + j is a variant of query i."""
+    """[n_queries, n_queries * k] boolean: True where column i*k + j is a variant of query i. Built once per
+    shape and device (a batch's shape repeats every step); read-only."""
     owner = torch.arange(n_queries * k, device=device).div(k, rounding_mode="floor")
     return owner.unsqueeze(0) == torch.arange(n_queries, device=device).unsqueeze(1)
 
@@ -67,10 +71,24 @@ def variant_mask(n_queries: int, k: int, device=None) -> Tensor:
 def self_teaching_kl(student_scores: Tensor, teacher_scores: Tensor, temperature: float = 1.0) -> Tensor:
     r"""Self-teaching: KL(teacher || student) of the row-wise score distributions, averaged over rows
     ("batchmean"). The teacher is detached and divided by ``temperature``; the student is not scaled
-    (Zhuang & Zuccon, SIGIR 2022; Tasawong et al., ACL 2023)."""
-    teacher = F.log_softmax(teacher_scores.detach() / temperature, dim=1)
-    student = F.log_softmax(student_scores, dim=1)
-    return F.kl_div(student, teacher, reduction="batchmean", log_target=True)
+    (Zhuang & Zuccon, SIGIR 2022; Tasawong et al., ACL 2023).
+
+    ``teacher_scores`` may have fewer leading dimensions than ``student_scores`` where it broadcasts (one
+    teacher row for K students, as in the self-teaching objectives): its softmax is then taken once, not K
+    times, and the mean is over the student's rows."""
+    teacher = F.log_softmax(teacher_scores.detach() / temperature, dim=-1)
+    p_teacher = teacher.exp()
+    rows = student_scores.numel() // student_scores.size(-1)
+    # KL = sum_c t_c log t_c - sum_c t_c s_c + logsumexp(s) per row: no student log-softmax is materialised
+    # (the teacher's entropy term is taken once per teacher row and counted for each row it broadcasts to)
+    entropy_term = (p_teacher * teacher).sum() * (rows // (teacher.numel() // teacher.size(-1)))
+    # sum_rows sum_c t_c s_c: the student summed first over the dimensions the teacher broadcasts along (the K
+    # variants), so the product with the teacher is as small as the teacher
+    spread = [d for d in range(student_scores.dim())
+              if teacher.dim() == student_scores.dim() and teacher.size(d) == 1 < student_scores.size(d)]
+    collapsed = student_scores.sum(dim=spread, keepdim=True) if spread else student_scores
+    cross_term = (p_teacher * collapsed).sum()
+    return (entropy_term - cross_term + torch.logsumexp(student_scores, dim=-1).sum()) / rows
 
 
 def _reduce(per_row: Tensor, reduction: str) -> Tensor:

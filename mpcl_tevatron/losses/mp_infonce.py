@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import torch
@@ -10,9 +11,11 @@ from .functional import multi_positive_infonce, passage_retrieval_ce, variant_ma
 from .registry import register_loss
 
 
+@functools.lru_cache(maxsize=64)
 def query_retrieval_mask(n_queries: int, k: int, device=None) -> Tensor:
     """[B, B + B*K] positives of each positive passage over the candidates [clean queries; typo'd queries]:
-    its clean query (column i) and that query's K variants (columns B + i*K .. B + i*K + K - 1)."""
+    its clean query (column i) and that query's K variants (columns B + i*K .. B + i*K + K - 1). Built once per
+    shape and device; read-only."""
     clean = torch.eye(n_queries, dtype=torch.bool, device=device)
     return torch.cat([clean, variant_mask(n_queries, k, device=device)], dim=1)
 
