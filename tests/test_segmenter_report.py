@@ -179,6 +179,10 @@ def test_a_difference_that_one_seed_carries_alone_is_not_marked(tmp_path):
     low, high = (three["intervals_vs_reference"]["mp_infonce | en->en | clean | mrr@10"][k] for k in ("low", "high"))
     assert low < 0 < high
     assert three["seed_sd"]["mp_infonce"]["en->en"]["clean"]["mrr@10"] > 0.1
+    mean = three["mean_differences"]["mp_infonce"]["X->X MRR@10 | clean"]  # one language: the same as en->en
+    assert mean["diff"] == pytest.approx(three["figures"]["mp_infonce"]["en->en"]["clean"]["mrr@10"]
+                                         - three["figures"]["infonce"]["en->en"]["clean"]["mrr@10"])
+    assert mean["low"] < 0 < mean["high"]
     md = open(tmp_path / "report.md").read()
     assert "Runs per row: infonce 3, mp_infonce 3" in md and "±" in md
     assert (tmp_path / "report_diff.png").stat().st_size > 1000
@@ -218,6 +222,8 @@ def test_report_from_runs(tmp_path):
     assert data["significance"]["dual_infonce | en->en | clean | mrr@10"]["mark"] == ""  # the same ranking
     twin = data["twins"]["mp_infonce | en->en | clean | mrr@10"]  # mp_infonce against its one-positive twin
     assert twin["one_positive"] == "dual_infonce" and twin["mark"] == "▲"
+    mean = data["mean_differences"]["mp_infonce"]["X->X MRR@10 | clean"]
+    assert mean["diff"] == pytest.approx(1.0 - first_hit["infonce"]) and 0 < mean["low"] < mean["high"]
     md = open(tmp_path / "report.md").read()
     assert "1.000▲" in md and "Holm" in md
     diff = 1.0 - first_hit["infonce"]

@@ -246,6 +246,33 @@ def by_seed(run_table, seeds: Dict[str, List[str]]):
     return per_seed, mean
 
 
+#: The language-averaged comparisons of ``mean_differences``: task pattern and metric.
+MEAN_FAMILIES = {"X->X MRR@10": ("{x}->{x}", "mrr@10"), "X->pool mAP@20": ("{x}->pool", "map@20")}
+
+
+def mean_differences(per_seed, rows, reference, langs, conds) -> dict:
+    """{row: {"<family> | <condition>": {"diff", "low", "high"}}}: each row minus ``reference`` on the score
+    averaged over languages, per question (XQuAD-R's questions are parallel: the same ids in every language),
+    with its 95% hierarchical-bootstrap interval over seeds and questions. None where the languages do not
+    share their questions (a language lost some)."""
+    out = {}
+    for row in rows:
+        if row == reference:
+            continue
+        out[row] = {}
+        for family, (pattern, metric) in MEAN_FAMILIES.items():
+            for cond in conds:
+                diffs = [seed_differences(per_seed, row, reference, pattern.format(x=x), cond, metric)
+                         for x in langs if pattern.format(x=x) in per_seed[row]]
+                if not diffs or len({d.shape for d in diffs}) != 1:
+                    out[row][f"{family} | {cond}"] = None
+                    continue
+                mean = np.mean(diffs, axis=0)  # [seeds, questions]
+                low, high = hierarchical_bootstrap_interval(mean)
+                out[row][f"{family} | {cond}"] = {"diff": float(mean.mean()), "low": low, "high": high}
+    return out
+
+
 def _seed_sd(per_seed, row, task, cond, metric) -> float:
     """Sample standard deviation of the per-seed means (0 with one seed)."""
     means = per_seed[row][task][cond][metric].mean(axis=1)
@@ -285,6 +312,7 @@ def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities:
             "twins": {" | ".join(k): {"one_positive": TWINS[k[0]], "mark": v[0], "p_student": v[1],
                                       "p_fisher": v[2]} for k, v in twin_marks.items()},
             "intervals_vs_reference": {k: {"low": lo, "high": hi} for k, (lo, hi) in intervals.items()},
+            "mean_differences": mean_differences(per_seed, rows, reference, langs, conds),
             "n_runs": n_runs}
 
     def cell(row, task, cond, metric):
@@ -353,6 +381,16 @@ def write_report(out: str, rows: List[str], tasks: Dict[str, tuple], severities:
         md.append("")
     # robustness over severity: X->X MRR@10 averaged over languages
     conds = ["clean", *severities]
+    md += [f"## Mean over languages: difference from `{reference}`, 95% hierarchical-bootstrap interval\n",
+           "Per question, the score averaged over the languages (questions are parallel), then seeds and questions "
+           "resampled.\n", "| row | " + " | ".join(f"{fam} {c}" for fam in MEAN_FAMILIES for c in conds) + " |",
+           "|" + "---|" * (1 + len(MEAN_FAMILIES) * len(conds))]
+    for row, by_key in data["mean_differences"].items():
+        md.append("| " + " | ".join([row] + [
+            "n/a" if by_key.get(f"{fam} | {c}") is None else
+            "{diff:+.4f} [{low:+.4f}, {high:+.4f}]".format(**by_key[f"{fam} | {c}"])
+            for fam in MEAN_FAMILIES for c in conds]) + " |")
+    md.append("")
     md += ["## Difference from the reference, X->X MRR@10, with 95% hierarchical-bootstrap intervals\n",
            "| row | " + " | ".join(f"{x} {c}" for x in langs for c in conds) + " |",
            "|" + "---|" * (1 + len(langs) * len(conds))]
