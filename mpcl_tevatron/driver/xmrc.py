@@ -1,18 +1,19 @@
 """``python -m mpcl_tevatron.driver.xmrc``: the XMRC recipe, every objective through Tevatron's flow.
 
-For each row of the report: the base model zero-shot, one model per objective (trained on the English XMRC
-training set with the plugin's train driver), and baseline models zero-shot (default: the English MiniLM):
+For each row of the report: the base model zero-shot, one model per objective and training seed (trained on the
+English XMRC training set with the plugin's train driver), and baseline models zero-shot (``--baselines``):
 
 1. build: XMRC from XQuAD-R (``xmrc.build``): queries, candidates, qrels, typo'd copies per severity;
 2. train: ``python -m mpcl_tevatron.driver.train --loss <objective>`` once per training seed (``--seeds``), with
    the same seeds and settings for every objective;
-3. encode: Tevatron's encode flow (``python -m mpcl_tevatron.driver.encode``), once for every candidate of
-   every language and once for every query set (clean and typo'd) of every language;
-4. search: Tevatron's faiss retriever (exact inner product, depth 100) for X->X, X->en, en->X and X->pool;
+3. encode: Tevatron's encode flow (``python -m mpcl_tevatron.driver.encode``, the installed version's), once
+   for every candidate of every language and once for every distinct query text (clean and typo'd);
+4. search: exact inner product, depth 100 (``mpcl_tevatron.search``, faiss) for X->X, X->en, en->X, X->pool;
 5. score: ranx (``xmrc.report``): tables (markdown, LaTeX), JSON, plots.
 
-Resumable: each step writes its output under a temporary name and renames it when complete, so a rerun skips
-finished steps and redoes an interrupted one. ``settings.json`` pins the settings of an output folder; a rerun
+Resumable: each step writes its output under a temporary name and renames it when complete (the file that
+marks a step done is written last), so a rerun skips finished steps and redoes an interrupted one; the
+training child dies with the recipe. ``settings.json`` pins the settings of an output folder; a rerun
 with other settings is refused instead of mixing results. ``timings.json`` records the wall time of every step.
 """
 
