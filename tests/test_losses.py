@@ -314,7 +314,7 @@ def test_register_loss_decorator_and_duplicate_names():
 
     try:
         assert "test_only_zero" in available_losses()
-        assert float(get_loss("test_only_zero", n_passages=N)(*_reps())) == 0.0
+        assert float(get_loss("test_only_zero", n_passages=N)(*_reps()).detach()) == 0.0
         with pytest.raises(ValueError, match="already registered"):
             register_loss("test_only_zero")(type("Other", (TypoObjective,), {}))
     finally:
@@ -345,7 +345,7 @@ def test_entry_point_objectives_are_discovered(monkeypatch):
     try:
         names = available_losses()
         assert "from_another_package" in names and "broken_plugin" not in names
-        assert float(get_loss("from_another_package", n_passages=N)(*_reps())) == 7.0
+        assert float(get_loss("from_another_package", n_passages=N)(*_reps()).detach()) == 7.0
     finally:
         registry_module._REGISTRY.pop("from_another_package", None)
 

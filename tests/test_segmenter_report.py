@@ -323,3 +323,18 @@ def test_sweep_table_holds_every_point_and_marks_the_best_on_dev(tmp_path):
     text = table(results, zero_shot, "w1")
     assert "| 2e-05 | 60 | 0.01 | 3 | 0.800 | 0.800 | 0.800 ± 0.010 **(chosen)** |" in text
     assert "| 1e-05 | 60 | 0.01 | 1 | 0.800 | 0.700 | 0.750 |" in text
+
+
+def test_xx_table_prints_each_language_and_the_mean_clean_and_typod():
+    """What the quickstart prints: per language and on average, clean / typo'd X->X MRR@10 of every row."""
+    from mpcl_tevatron.xmrc.report import xx_table
+
+    fig = lambda c, t: {"clean": {"mrr@10": c}, "w1": {"mrr@10": t}}  # noqa: E731
+    report = {"rows": ["zero-shot", "infonce"],
+              "figures": {"zero-shot": {"en->en": fig(0.8, 0.7), "de->de": fig(0.6, 0.5), "de->en": fig(0, 0)},
+                          "infonce": {"en->en": fig(0.9, 0.8), "de->de": fig(0.7, 0.4), "de->en": fig(0, 0)}}}
+    lines = xx_table(report).splitlines()
+    assert lines[0] == "X->X MRR@10, clean / typo'd (w1)"
+    assert lines[2].split() == ["en", "0.800", "/", "0.700", "0.900", "/", "0.800"]
+    assert lines[3].split() == ["de", "0.600", "/", "0.500", "0.700", "/", "0.400"]
+    assert lines[4].split() == ["mean", "0.700", "/", "0.600", "0.800", "/", "0.600"]

@@ -520,7 +520,7 @@ def xx_table(report: dict, severity: str = None) -> str:
     first = figures[rows[0]]
     langs = [t.split("->")[0] for t in first if t.split("->")[0] == t.split("->")[1]]
     severity = severity or next(c for c in first[f"{langs[0]}->{langs[0]}"] if c != "clean")
-    width = max(12, *(len(r) + 2 for r in rows))
+    width = max(15, *(len(r) + 2 for r in rows))  # a cell, "0.812 / 0.790", is 13 characters
     lines = [f"X->X MRR@10, clean / typo'd ({severity})", "lang  " + "".join(f"{r:>{width}}" for r in rows)]
     for lang in langs + ["mean"]:
         cells = []
