@@ -1,6 +1,6 @@
 """Tevatron v1's train driver (``tevatron.driver.train``) with the plugin's dataset, collator, model, trainer
-and arguments. Same flags as Tevatron's, plus the plugin's (``arguments.py``); the output directory is a Tevatron model
-directory (HF weights + tokenizer) plus ``mpcl_config.json``."""
+and arguments. Same flags as Tevatron's, plus the plugin's (``arguments.py``); the output directory is a
+Tevatron model directory (HF weights + tokenizer) plus ``mpcl_config.json``."""
 
 from __future__ import annotations
 
@@ -42,11 +42,10 @@ class TrainDataArguments(DataArguments):
         super().__post_init__()
 
 
-
 def build_parser() -> HfArgumentParser:
     return HfArgumentParser((ModelArguments, TrainDataArguments, DenseTrainingArguments, LossArguments,
-                             ObjectiveArguments, TypoArguments,
-                             EncoderArguments, *driver_arguments(DenseTrainingArguments)),
+                             ObjectiveArguments, TypoArguments, EncoderArguments,
+                             *driver_arguments(DenseTrainingArguments)),
                             prog=PROG, description=__doc__)
 
 

@@ -1,6 +1,6 @@
 """Tevatron v2's train command (``tevatron.retriever.driver.train``) with the plugin's dataset, collator, model
-and trainer: v2's flags plus the plugin's (``--loss``, ``--typo_variants``, ...: ``arguments.py``). The output directory is
-what v2's own train writes (HF weights + tokenizer; v2's ``driver.encode`` and ``driver.search`` read it
+and trainer: v2's flags plus the plugin's (``--loss``, ``--typo_variants``, ...: ``arguments.py``). The output
+directory is what v2's own train writes (HF weights + tokenizer; v2's ``driver.encode`` and ``driver.search`` read it
 unchanged) plus ``mpcl_config.json``."""
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ UPSTREAM_HAS_LOSS = "loss" in {f.name for f in dataclasses.fields(TevatronTraini
 def build_parser() -> HfArgumentParser:
     loss = () if UPSTREAM_HAS_LOSS else (LossArguments,)
     return HfArgumentParser((ModelArguments, DataArguments, TevatronTrainingArguments, *loss, ObjectiveArguments,
-                             TypoArguments,
-                             *driver_arguments(TevatronTrainingArguments)), prog=PROG, description=__doc__)
+                             TypoArguments, *driver_arguments(TevatronTrainingArguments)),
+                            prog=PROG, description=__doc__)
 
 
 def attention_implementation(requested: str, given: bool) -> str:
