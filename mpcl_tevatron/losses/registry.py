@@ -82,12 +82,19 @@ def accepted_hyperparameters(cls: Type[nn.Module]) -> Optional[Set[str]]:
     return {p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def undeclared(cls: Type[nn.Module], keys) -> List[str]:
+    """The ``keys`` that ``cls``'s constructor does not declare, sorted (none when it takes ``**kwargs``)."""
+    accepted = accepted_hyperparameters(cls)
+    return [] if accepted is None else sorted(set(keys) - accepted)
+
+
 def unaccepted_kwargs(name: str, kwargs: Dict) -> Optional[str]:
     """An error message when objective ``name`` declares none of some of ``kwargs`` (``--loss_kwargs``), else
     None: unlike the named flags, a key given for one objective must be one it takes."""
-    accepted = accepted_hyperparameters(get_loss_class(name))
-    unknown = sorted(set(kwargs) - accepted) if accepted is not None else []
+    cls = get_loss_class(name)
+    unknown = undeclared(cls, kwargs)
     if unknown:
+        accepted = accepted_hyperparameters(cls)
         return (f"--loss_kwargs: {name} takes no {', '.join(unknown)}; it accepts "
                 f"{', '.join(sorted(accepted - {'n_passages'})) or 'nothing but n_passages'}")
     return None
@@ -107,7 +114,7 @@ def get_loss(name: str, n_passages: int = 8, **hyperparameters) -> nn.Module:
     accepted = accepted_hyperparameters(cls)
     kept = {k: v for k, v in hyperparameters.items()
             if accepted is None or k in accepted or k not in SHARED_HYPERPARAMETERS}
-    unknown = sorted(set(kept) - accepted) if accepted is not None else []
+    unknown = undeclared(cls, kept)
     if unknown:
         raise TypeError(f"loss {name!r} takes no {', '.join(unknown)}; it accepts "
                         f"{', '.join(sorted(accepted))}")
