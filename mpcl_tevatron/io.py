@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
-    """Bad input file content; the message names the file and line."""
+    """Bad input: a file's content (the message names the file and line, or the question id), a missing file or
+    training set, a setting that is missing or clashes with another. Every main turns it into one line on stderr
+    and exit code 2 (``driver.run_adapter``, the XMRC recipe, the builder, the typos CLI, the evaluation)."""
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import pickle
+import re
 import shutil
 import subprocess
 
@@ -13,6 +14,7 @@ import pytest
 
 from mpcl_tevatron.encoder_config import EncoderConfig
 from mpcl_tevatron.evaluation import evaluate, read_qrels, read_run
+from mpcl_tevatron.io import InputError
 
 from .conftest import ROOT, encode_and_search, run_module
 
@@ -35,6 +37,21 @@ def _mrr_at_10(qrels_path, run_path):
         order = [d for _, d in sorted(ranked.get(q, []), key=lambda x: -x[0])][:10]
         total += next((1.0 / (i + 1) for i, d in enumerate(order) if d in docs), 0.0)
     return total / len(rel)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("q2 0 d1", "expected 'qid 0 docid relevance'"),  # three fields
+    ("q2 0 d1 high", "expected 'qid 0 docid relevance'"),  # four fields, a relevance that is no integer
+])
+def test_bad_qrels_line_names_the_file_and_its_line(tmp_path, line, message):
+    path = tmp_path / "qrels.txt"
+    path.write_text("q1 0 d0 1\n\n" + line + "\n", encoding="utf-8")  # a blank line still counts
+    with pytest.raises(InputError, match=f"^{re.escape(str(path))}:3: {re.escape(message)}$"):
+        read_qrels(str(path))
+    (tmp_path / "neg.txt").write_text("q1 0 d0 -1\nq1 0 d1 2\n", encoding="utf-8")
+    assert read_qrels(str(tmp_path / "neg.txt")).to_dict() == {"q1": {"d0": -1, "d1": 2}}
+    (tmp_path / "utf8.txt").write_bytes("q\u00e9 0 d\u00e9 1\n".encode("utf-8"))  # read as UTF-8 whatever the locale
+    assert read_qrels(str(tmp_path / "utf8.txt")).to_dict() == {"q\u00e9": {"d\u00e9": 1}}
 
 
 @pytest.mark.slow

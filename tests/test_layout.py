@@ -8,7 +8,8 @@ import sys
 from .conftest import ROOT
 
 CORE = ["mpcl_tevatron.typos", "mpcl_tevatron.typos.cli", "mpcl_tevatron.losses", "mpcl_tevatron.xmrc",
-        "mpcl_tevatron.xmrc.build", "mpcl_tevatron.xmrc.report", "mpcl_tevatron.xmrc.sweep",
+        "mpcl_tevatron.xmrc.build", "mpcl_tevatron.xmrc.squad", "mpcl_tevatron.xmrc.report",
+        "mpcl_tevatron.xmrc.sweep", "mpcl_tevatron.xmrc.recipe", "mpcl_tevatron.training", "mpcl_tevatron.search",
         "mpcl_tevatron.evaluation", "mpcl_tevatron.io", "mpcl_tevatron.encoder_config",
         "mpcl_tevatron.distributed", "mpcl_tevatron.precision", "mpcl_tevatron.arguments"]
 

@@ -220,8 +220,10 @@ def test_multi_positive_infonce_stable_for_large_logits_and_all_positive_rows():
 
 
 def test_multi_positive_infonce_rejects_rows_without_positive_and_bad_shapes():
-    with pytest.raises(ValueError, match="no positive"):
+    with pytest.raises(ValueError, match=r"rows \[1\] have no positive"):  # names the rows, not others
         multi_positive_infonce(torch.zeros(2, 3), torch.tensor([[True, False, False], [False, False, False]]))
+    with pytest.raises(ValueError, match=r"rows \[0, 2\] have no positive"):  # a row with one positive is fine
+        multi_positive_infonce(torch.zeros(3, 2), torch.tensor([[False, False], [True, True], [False, False]]))
     with pytest.raises(ValueError, match=r"\[n, m\]"):
         multi_positive_infonce(torch.zeros(2, 3), torch.zeros(3, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match="reduction"):
@@ -235,6 +237,38 @@ def test_self_teaching_kl_is_zero_for_identical_and_matches_torch_kl():
     t = torch.randn(3, 4, generator=g)
     expected = sum(ref_kl(s[i].double(), t[i].double(), 2.0) for i in range(3)) / 3
     assert float(self_teaching_kl(s, t, temperature=2.0)) == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_self_teaching_kl_rows_at_very_different_scales():
+    """Each row's log-sum-exp is shifted by its own maximum: rows whose scores lie 1e4 apart are each exact (one
+    shift for the whole tensor would underflow the lower row to log 0), along either dimension."""
+    s = torch.tensor([[1e4, 1e4 + 1.0, 1e4 - 2.0], [0.0, 1.0, -2.0]], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([[0.5, -0.5, 1.0], [0.5, -0.5, 1.0]], dtype=torch.float64)
+    expected = sum(ref_kl(row - row.max(), t[0], 1.0) for row in s.detach()) / 2
+    loss = self_teaching_kl(s, t)
+    assert float(loss.detach()) == pytest.approx(float(expected), abs=1e-6)
+    loss.backward()
+    assert torch.isfinite(s.grad).all()
+    assert float(self_teaching_kl(s.T, t.T, dim=0).detach()) == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_published_defaults_and_named_range_errors():
+    """Defaults are the papers' (Tevatron's 8 passages, gamma = beta = 0.5, sigma = 0.2, teacher temperature 1),
+    and an out-of-range weight or temperature is refused naming the hyperparameter."""
+    dst = get_loss("dst_mp")
+    assert (dst.n_passages, dst.gamma, dst.beta, dst.sigma, dst.temperature) == (8, 0.5, 0.5, 0.2, 1.0)
+    assert get_loss("dual_infonce").gamma == get_loss("mp_infonce").gamma == 0.5
+    assert get_loss("infonce").n_passages == get_loss("typo_cl").n_passages == 8
+    for name, bad in (("beta", 1.5), ("sigma", -0.1), ("gamma", 2.0)):
+        with pytest.raises(ValueError, match=f"^{name} must be in \\[0, 1\\], got {bad}$"):
+            get_loss("dst", **{name: bad})
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match=f"temperature must be > 0, got {bad}"):
+            get_loss("dst", temperature=bad)
+    with pytest.raises(ValueError, match="n_passages must be >= 1, got 0"):
+        get_loss("infonce", n_passages=0)
+    q, p = torch.randn(B, D), torch.randn(B, D)
+    assert torch.isfinite(get_loss("infonce", n_passages=1)(q, p))  # positives only, in-batch negatives
 
 
 def test_teacher_is_detached_in_self_teaching():
@@ -339,12 +373,20 @@ def test_entry_point_objectives_are_discovered(monkeypatch):
         def load(self):
             raise ImportError("no module named missing")
 
-    monkeypatch.setattr(registry_module, "entry_points",
-                        lambda group: [FakeEntryPoint(), Broken()] if group == "tevatron.losses" else [])
+    class Shadowing(FakeEntryPoint):  # the built-in of that name wins; the entry point is never loaded
+        name, value = "infonce", "pkg:Other"
+
+        def load(self):
+            raise AssertionError("a built-in name was loaded from an entry point")
+
+    # the good one last: a broken or shadowing plugin before it must not stop the discovery
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [Broken(), Shadowing(), FakeEntryPoint()]
+                        if group == "tevatron.losses" else [])
     monkeypatch.setattr(registry_module, "_entry_points_loaded", False)
     try:
         names = available_losses()
         assert "from_another_package" in names and "broken_plugin" not in names
+        assert type(get_loss("infonce")).__module__ == "mpcl_tevatron.losses.infonce"
         assert float(get_loss("from_another_package", n_passages=N)(*_reps()).detach()) == 7.0
     finally:
         registry_module._REGISTRY.pop("from_another_package", None)

@@ -13,7 +13,9 @@ import pytest
 
 from mpcl_tevatron.io import InputError
 from mpcl_tevatron.xmrc.build import parse_severity
-from mpcl_tevatron.xmrc.report import corrected, write_report
+from mpcl_tevatron.xmrc.report import write_report
+from mpcl_tevatron.xmrc.statistics import corrected
+from mpcl_tevatron.xmrc.tasks import Task
 from mpcl_tevatron.xmrc.segmenter import agreement, segment
 
 from .conftest import SHARED, needs_xquad
@@ -99,7 +101,7 @@ def test_randomization_test_matches_exact_enumeration_and_repeats():
     pairs of two lengths; the same seed gives the same p-values; identical systems get p = 1."""
     from itertools import product
 
-    from mpcl_tevatron.xmrc.report import randomization_p_values
+    from mpcl_tevatron.xmrc.statistics import randomization_p_values
 
     rng = np.random.default_rng(3)
     pairs = []
@@ -117,9 +119,18 @@ def test_randomization_test_matches_exact_enumeration_and_repeats():
     assert ours[-1] == 1.0 and ours[2] < 0.05 < ours[0]
 
 
+def test_randomization_counts_permutations_that_tie_the_observed_difference():
+    """Equal differences [1, 1, 1]: only the all-plus and all-minus flips reach the observed mean, so the exact
+    p-value is 2/8 = 0.25; ties count as reached (>=), else p would collapse to 1 / (permutations + 1)."""
+    from mpcl_tevatron.xmrc.statistics import randomization_p_values
+
+    (p,) = randomization_p_values([(np.zeros(3), np.ones(3))], n_permutations=20000)
+    assert p == pytest.approx(0.25, abs=0.01)
+
+
 def test_randomization_p_value_is_never_zero():
     """A difference no permutation reaches still has p = 1 / (permutations + 1): the observed assignment counts."""
-    from mpcl_tevatron.xmrc.report import randomization_p_values
+    from mpcl_tevatron.xmrc.statistics import randomization_p_values
 
     control = np.zeros(40)
     (p,) = randomization_p_values([(control, control + 1.0)], n_permutations=999)
@@ -136,11 +147,11 @@ def _write_runs(tmp_path, rank_of_answer, run, n=60, noise_seed=0):
         (tmp_path / "data" / sub / "qrels.txt").write_text("".join(f"{q} 0 d{i} 1\n" for i, q in enumerate(qids)))
     if not (tmp_path / "settings.json").exists():
         json.dump({"seed": 1}, open(tmp_path / "settings.json", "w"))
-    tasks = {"en->en": ("en", ["en"], str(tmp_path / "data" / "en" / "qrels.txt")),
-             "en->pool": ("en", ["en"], str(tmp_path / "data" / "pool" / "qrels.txt"))}
+    tasks = [Task("en", "en", ("en",), str(tmp_path / "data" / "en" / "qrels.txt")),
+             Task("en", "pool", ("en",), str(tmp_path / "data" / "pool" / "qrels.txt"))]
     (tmp_path / "runs").mkdir(exist_ok=True)
     runs = {}
-    for task in tasks:
+    for task in (t.name for t in tasks):
         sets, ids, docs, scores = [], [], [], []
         for name in ("clean", "w1.0", "w1.1"):
             for i, q in enumerate(qids):
@@ -189,7 +200,7 @@ def test_a_difference_that_one_seed_carries_alone_is_not_marked(tmp_path):
 
 
 def test_hierarchical_bootstrap_interval_covers_seed_spread():
-    from mpcl_tevatron.xmrc.report import hierarchical_bootstrap_interval
+    from mpcl_tevatron.xmrc.statistics import hierarchical_bootstrap_interval
 
     rng = np.random.default_rng(0)
     consistent = 0.05 + rng.normal(0, 0.01, size=(3, 500))
@@ -238,12 +249,12 @@ def test_a_mark_needs_both_tests_to_reject(tmp_path, monkeypatch, rejecting):
     other test still rejects."""
     import ranx.statistical_tests
 
-    from mpcl_tevatron.xmrc import report
+    from mpcl_tevatron.xmrc import results
 
     for row, rank_of_answer in (("infonce", lambda i: 1 + i % 4), ("mp_infonce", lambda i: 1)):
         tasks = _write_runs(tmp_path, rank_of_answer, row)
     if rejecting == "student":
-        monkeypatch.setattr(report, "randomization_p_values", lambda pairs, **kw: np.ones(len(pairs)))
+        monkeypatch.setattr(results, "randomization_p_values", lambda pairs, **kw: np.ones(len(pairs)))
     else:
         monkeypatch.setattr(ranx.statistical_tests, "paired_student_t_test", lambda c, t, max_p=0.05: (1.0, 0.0))
     data = write_report(str(tmp_path), ["infonce", "mp_infonce"], tasks, ["w1"])
@@ -269,7 +280,7 @@ def test_report_metrics_match_an_independent_implementation():
     """ranx's per-question figures (as the report computes them) against the trec_eval definitions, on a run
     shaped like X->pool: up to 11 relevant candidates per question among 6,000 (so qrels rows are padded), depth
     100, with relevant candidates the search never saw."""
-    from mpcl_tevatron.xmrc.report import METRICS, qrels_array, per_query_scores
+    from mpcl_tevatron.xmrc.results import METRICS, qrels_array, per_query_scores
 
     rng = np.random.default_rng(0)
     qids = [f"q{i}" for i in range(200)]
@@ -333,8 +344,13 @@ def test_xx_table_prints_each_language_and_the_mean_clean_and_typod():
     report = {"rows": ["zero-shot", "infonce"],
               "figures": {"zero-shot": {"en->en": fig(0.8, 0.7), "de->de": fig(0.6, 0.5), "de->en": fig(0, 0)},
                           "infonce": {"en->en": fig(0.9, 0.8), "de->de": fig(0.7, 0.4), "de->en": fig(0, 0)}}}
-    lines = xx_table(report).splitlines()
-    assert lines[0] == "X->X MRR@10, clean / typo'd (w1)"
-    assert lines[2].split() == ["en", "0.800", "/", "0.700", "0.900", "/", "0.800"]
-    assert lines[3].split() == ["de", "0.600", "/", "0.500", "0.700", "/", "0.400"]
-    assert lines[4].split() == ["mean", "0.700", "/", "0.600", "0.800", "/", "0.600"]
+    assert xx_table(report).splitlines() == [  # columns right-aligned, 15 wide (a cell is 13 characters)
+        "X->X MRR@10, clean / typo'd (w1)",
+        "lang        zero-shot        infonce",
+        "en      0.800 / 0.700  0.900 / 0.800",
+        "de      0.600 / 0.500  0.700 / 0.400",
+        "mean    0.700 / 0.600  0.800 / 0.600"]
+    report["rows"] = ["zero-shot", "a-much-longer-row-name"]  # a long name widens every column to its length + 2
+    report["figures"]["a-much-longer-row-name"] = report["figures"].pop("infonce")
+    assert xx_table(report).splitlines()[1:3] == ["lang" + " " * 17 + "zero-shot" + "  a-much-longer-row-name",
+                                                  "en  " + " " * 13 + "0.800 / 0.700" + " " * 11 + "0.900 / 0.800"]

@@ -53,6 +53,17 @@ def test_variants_are_distinct_differ_from_text_and_stay_in_script(lang):
             assert script_of(ch) == SCRIPT[lang] or script_of(ch) == "", (lang, v, ch)
 
 
+def test_open_scripts_draw_new_characters_from_the_texts_own_characters_of_that_script():
+    """Han has no alphabet: an inserted or substituted character is another Han character of the same text,
+    never one of its digits."""
+    text = "北京在2008年举办了奥运会吗"
+    han = {c for c in text if script_of(c) == script_of("北")}
+    for seed in range(40):
+        for v in make_typos(text, 1, seed=seed, lang="zh", types=("insert", "substitute")):
+            new = _changed_chars(text, v)
+            assert new and set(new) <= han, (seed, v, new)
+
+
 def _edited_spans(text, variant, spans):
     """Indices of the eligible ``spans`` of ``text`` that the edit from ``text`` to ``variant`` touches
     (difflib's edit regions; an insertion at a span's edge touches that span)."""

@@ -51,7 +51,7 @@ def test_empty_queries_are_skipped_and_counted(tmp_path):
     assert groups[0]["positives"] == ["t abc is found"] and groups[0]["negatives"] == ["xyz"]
 
 
-def _dataset(tiny_model_dir, k=3, augment=0.0, epoch=0):
+def _dataset(tiny_model_dir, k=3, augment=0.0, epoch=0, uses_typos=True):
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
@@ -61,7 +61,8 @@ def _dataset(tiny_model_dir, k=3, augment=0.0, epoch=0):
                "negatives": [f"neg {i}" for i in range(4)]} for w in ("abc", "north", "river", "south")]
     typo_args = TypoArguments(typo_variants=k, typo_augment_prob=augment, typo_seed=1)
     trainer = SimpleNamespace(state=SimpleNamespace(epoch=epoch), args=SimpleNamespace(seed=42))
-    return TypoTrainDataset(data_args, groups, tok, typo_args, EncoderArguments(), trainer=trainer), tok
+    return TypoTrainDataset(data_args, groups, tok, typo_args, EncoderArguments(), trainer=trainer,
+                            uses_typos=uses_typos), tok
 
 
 def test_dataset_items_carry_k_deterministic_variants_regenerated_per_epoch(tiny_model_dir):
@@ -83,6 +84,17 @@ def test_typo_augmentation_replaces_some_queries(tiny_model_dir):
     for i in range(4):
         assert always[i][0]["input_ids"] in [t["input_ids"] for t in always[i][2]]
         assert never[i][0]["input_ids"] not in [t["input_ids"] for t in never[i][2]]
+
+
+def test_an_objective_that_reads_no_variant_gets_none_yet_augmentation_still_works(tiny_model_dir):
+    """infonce under --typo_variants K: no variant is handed out (none is encoded), while DR+Aug still swaps
+    queries for the same variants an objective that reads them would get."""
+    reads, tok = _dataset(tiny_model_dir, augment=1.0)
+    skips, _ = _dataset(tiny_model_dir, augment=1.0, uses_typos=False)
+    for i in range(4):
+        assert skips[i][2] == [] and skips[i][0] == reads[i][0]
+        assert skips[i][0]["input_ids"] in [t["input_ids"] for t in reads[i][2]]
+    assert TypoQPCollator(tok)([skips[0], skips[1]])[2] is None
 
 
 def test_collator_shapes_and_query_major_typo_order(tiny_model_dir):
@@ -197,6 +209,17 @@ def test_v1_model_divides_the_objective_scores_by_the_temperature(tiny_model_dir
     out = model(query=query, passage=passage)
     expected = F.cross_entropy(out.q_reps @ out.p_reps.T / 0.05, torch.arange(3) * 2)
     assert float(out.loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
+
+
+def test_encode_missing_input_is_one_line_and_exit_2_as_train(tmp_path, tiny_model_dir):
+    """The encode main ends bad input as the train main does: one line naming the file, exit code 2."""
+    missing = tmp_path / "nowhere.jsonl"
+    proc = run_module("mpcl_tevatron.driver.encode", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                      tmp_path / "tmp", "--encode_in_path", missing, "--encoded_save_path", tmp_path / "q.pkl",
+                      check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and str(missing) in last
 
 
 def test_encode_bf16_runs_the_encoder_in_bfloat16_and_keeps_the_ids(tmp_path, tiny_model_dir, synthetic):

@@ -26,12 +26,12 @@ def _data_args(**overrides):
     return DataArguments(**{"query_max_len": 16, "passage_max_len": 24, "train_group_size": 2, **overrides})
 
 
-def _dataset(synthetic, k=3, augment=0.0, epoch=0, prefix="query: "):
+def _dataset(synthetic, k=3, augment=0.0, epoch=0, prefix="query: ", uses_typos=True):
     from mpcl_tevatron.adapters.v2 import TypoTrainDataset
 
     data_args = _data_args(dataset_path=str(synthetic / "train" / "train.jsonl"), query_prefix=prefix)
     typo_args = TypoArguments(typo_variants=k, typo_augment_prob=augment, typo_seed=1)
-    ds = TypoTrainDataset(data_args, typo_args)
+    ds = TypoTrainDataset(data_args, typo_args, uses_typos=uses_typos)
     ds.set_trainer(SimpleNamespace(state=SimpleNamespace(epoch=epoch), args=SimpleNamespace(seed=42)))
     return ds
 
@@ -44,6 +44,9 @@ def test_dataset_items_carry_k_prefixed_deterministic_variants(synthetic):
     assert _dataset(synthetic, epoch=1)[1][2] != typos  # regenerated every epoch
     always = _dataset(synthetic, augment=1.0)
     assert all(always[i][0][0] in always[i][2] for i in range(4))
+    # an objective that reads no variant (infonce) gets none, while augmentation picks the same variants
+    skips = _dataset(synthetic, augment=1.0, uses_typos=False)
+    assert all(skips[i][2] == [] and skips[i][0] == always[i][0] for i in range(4))
 
 
 def test_collator_tokenizes_typo_queries_as_v2_tokenizes_queries(synthetic, tiny_model_dir):

@@ -63,6 +63,34 @@ def test_train_split_is_english_and_article_disjoint(tmp_path):
     start = qa["answers"][0]["answer_start"]
     para_start = sentence.context.index(sentence.text)
     assert para_start <= start < para_start + len(sentence.text)
+    # the manifest records what was built, under the keys the recipe and readers use
+    assert manifest["source"] == os.path.abspath(SHARED) and manifest["typo_copies"] == 2
+    assert manifest["typo_seed"] == 0 and manifest["candidate_text"] == "sentence"
+    assert manifest["own_segmenter"] is False and sorted(manifest["severities"]) == ["r50", "w1"]
+    assert manifest["split"]["evaluated"] == "test" and manifest["split"]["dev_articles"] == list(range(20, 24))
+    assert manifest["split"]["test_articles"] == list(range(24, 48)) == manifest["split"]["eval_articles"]
+    assert manifest["train"] == {"lang": "en", "groups": len(train_q)}
+    assert manifest["languages"]["de"]["typos_unchanged"] == {"w1": 0, "r50": 0}
+    assert manifest["languages"]["de"]["problems"] == []
+    assert json.load(open(tmp_path / "manifest.json", encoding="utf-8")) == manifest
+    # corpus records carry both Tevatron versions' keys
+    record = json.loads(open(tmp_path / "de" / "corpus.jsonl", encoding="utf-8").readline())
+    assert set(record) == {"docid", "text_id", "title", "text"} and record["docid"] == record["text_id"]
+    assert record["title"] == "" and record["docid"].startswith("de-")
+    agreement = manifest["segmentation_agreement"]["de"]
+    assert agreement["paragraphs"] == 240 and agreement["share"] == round(agreement["same"] / 240, 4)
+    # typo'd copy j is the generator's variant at seed (typo seed + j), written as UTF-8 text, not \u escapes
+    from mpcl_tevatron.typos import TypoGenerator
+    from mpcl_tevatron.xmrc.build import parse_severity
+    clean = {json.loads(l)["query_id"]: json.loads(l)["query"] for l in open(tmp_path / "de" / "queries.jsonl")}
+    generator = TypoGenerator(lang="de", **parse_severity("w1"))
+    corpus = open(tmp_path / "de" / "corpus.jsonl", encoding="utf-8").read()
+    assert "\\u00" not in corpus and any(ch in corpus for ch in "äöüß")
+    for j in range(2):
+        raw = open(tmp_path / "de" / "typos" / "w1" / f"queries.typo{j}.jsonl", encoding="utf-8").read()
+        assert "\\u00" not in raw and any(ch in raw for ch in "äöüß")
+        copy = {json.loads(l)["query_id"]: json.loads(l)["query"] for l in raw.splitlines()}
+        assert copy[known] == generator.variants(clean[known], 1, seed=j)[0] != clean[known]
 
 
 @needs_xquad
@@ -105,10 +133,24 @@ def test_train_groups_use_same_paragraph_then_article_negatives():
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(data, f)
     m = load_squad(f.name, "xx")
+    # the candidates know where they come from; the answer (start 5) is in sentence 1, relevance 1
+    assert [(c.text, c.article, c.paragraph, c.sentence) for c in m.candidates] == [
+        ("One.", 0, 0, 0), ("Two.", 0, 0, 1), ("Three.", 0, 0, 2), ("Four.", 0, 1, 0)]
+    assert m.qrels == {"q1": {m.candidates[1].docid: 1}} and m.lang == "xx"
     (g,) = build_train_groups(m)
-    assert g["positive_passages"][0]["text"] == "Two."
-    assert [p["text"] for p in g["negative_passages"]] == ["One.", "Three.", "Four."]
+    # exactly Tevatron's train record: query_id, query, and passages as docid / title / text
+    assert g == {"query_id": "q1", "query": "Which two?",
+                 "positive_passages": [{"docid": m.candidates[1].docid, "title": "", "text": "Two."}],
+                 "negative_passages": [{"docid": c.docid, "title": "", "text": c.text}
+                                       for c in (m.candidates[0], m.candidates[2], m.candidates[3])]}
+    assert len(build_train_groups(m, max_negatives=2)[0]["negative_passages"]) == 2
     assert split_articles(48) == (list(range(20)), list(range(20, 24)), list(range(24, 48)))
+    assert split_articles(2) == ([0], [], [1]) and split_articles(4) == ([1 - 1], [1], [2, 3])
+    assert split_articles(24, dev_share=6) == (list(range(10)), [10, 11], list(range(12, 24)))
+    whole, none = m.subset([0]), m.subset([1])  # one article, two paragraphs
+    assert (whole.queries, whole.candidates, whole.qrels, whole.query_article, whole.lang) == \
+        (m.queries, m.candidates, m.qrels, {"q1": 0}, "xx")
+    assert (none.queries, none.candidates, none.qrels) == ([], [], {})
 
 
 def test_malformed_squad_is_counted_by_id_or_rejected(tmp_path):
@@ -121,6 +163,14 @@ def test_malformed_squad_is_counted_by_id_or_rejected(tmp_path):
     m = load_squad(str(path), "xx")
     assert [q for q, _ in m.queries] == ["ok"]
     assert m.problems == [("empty", "empty question"), ("outside", "answer falls in no sentence")]
+    assert m.subset([0]).problems == m.problems  # a subset keeps the record of what was left out
+    # an answer starting on a sentence's end offset (the space after "One.") is in no sentence; at 5, in "Two."
+    edge = {"data": [{"paragraphs": [{"context": "One. Two.", "sentence_breaks": [[0, 4], [5, 9]], "qas": [
+        {"id": "end", "question": "A?", "answers": [{"answer_start": 4, "text": " "}]},
+        {"id": "two", "question": "B?", "answers": [{"answer_start": 5, "text": "Two"}]}]}]}]}
+    (tmp_path / "edge.json").write_text(json.dumps(edge))
+    e = load_squad(str(tmp_path / "edge.json"), "xx")
+    assert e.problems == [("end", "answer falls in no sentence")] and [q for q, _ in e.queries] == ["two"]
     qas = data["data"][0]["paragraphs"][0]["qas"]
     qas.append({"id": "unanswered", "question": "Why?", "answers": []})
     path.write_text(json.dumps(data))

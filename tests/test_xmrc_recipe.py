@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from mpcl_tevatron.driver.xmrc import main
+from mpcl_tevatron.xmrc.recipe import main
 
 from .conftest import ROOT, SHARED, needs_xquad
 
@@ -100,7 +100,7 @@ def test_recipe_interrupted_at_every_step_boundary_resumes_to_the_same_report(tm
     """One uninterrupted run, and one interrupted right after each step (build, train, encode, search: the
     exception stands for a kill between steps) and rerun each time: the final report is the same. A model folder
     without its config (a crash mid-save) is cleared and retrained."""
-    from mpcl_tevatron.driver import xmrc
+    from mpcl_tevatron.xmrc import recipe
 
     def argv(out):
         return ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
@@ -111,15 +111,15 @@ def test_recipe_interrupted_at_every_step_boundary_resumes_to_the_same_report(tm
     assert main(argv(tmp_path / "straight")) == 0
     out = tmp_path / "interrupted"
     for step in ("build_data", "train", "encode", "search"):
-        original = getattr(xmrc.Recipe, step)
+        original = getattr(recipe.Recipe, step)
 
         def interrupted(self, *a, _original=original, **kw):
             _original(self, *a, **kw)
             raise KeyboardInterrupt  # a kill right after the step
-        monkeypatch.setattr(xmrc.Recipe, step, interrupted)
+        monkeypatch.setattr(recipe.Recipe, step, interrupted)
         with pytest.raises(KeyboardInterrupt):
             main(argv(out))
-        monkeypatch.setattr(xmrc.Recipe, step, original)
+        monkeypatch.setattr(recipe.Recipe, step, original)
     (out / "models" / "infonce" / "seed1" / "mpcl_config.json").unlink()  # a model saved but for its config
     assert main(argv(out)) == 0
     assert (out / "models" / "infonce" / "seed1" / "mpcl_config.json").exists()

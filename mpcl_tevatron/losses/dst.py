@@ -2,17 +2,15 @@ from __future__ import annotations
 
 from typing import Optional
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .base import TypoObjective
+from .dual_infonce import DualInfoNCE
 from .functional import self_teaching_kl
 from .registry import register_loss
 
 
 @register_loss("dst")
-class DualSelfTeaching(TypoObjective):
+class DualSelfTeaching(DualInfoNCE):
     r"""Dual self-teaching, DR+DL+ST (Tasawong et al., "Typo-Robust Representation Learning for Dense
     Retrieval", ACL 2023, arXiv 2306.10348, eqs. 3-6):
 
@@ -24,7 +22,8 @@ class DualSelfTeaching(TypoObjective):
     \mathrm{softmax}(S_{q'_k p}))`: each typo'd query's distribution over the batch's passages is pulled toward
     its clean query's. :math:`\mathrm{KL}_q` does the same passage-side: every passage's distribution over the
     batch's variant-k queries toward its distribution over the clean queries. Teachers are detached and
-    divided by the temperature :math:`\tau`; KL is averaged over rows ("batchmean").
+    divided by the temperature :math:`\tau`; KL is averaged over rows ("batchmean"). The bracketed
+    dual-learning term is ``dual_infonce``'s.
     """
 
     uses_typos = True
@@ -33,8 +32,7 @@ class DualSelfTeaching(TypoObjective):
                  temperature: float = 1.0):
         """``gamma``: weight of query retrieval; ``beta``: of self-teaching; ``sigma``: of the query-side KL
         within it; ``temperature``: the self-teaching teacher's (``--teacher_temperature``)."""
-        super().__init__(n_passages)
-        self.gamma = self.check_weight("gamma", gamma)
+        super().__init__(n_passages, gamma)
         self.beta = self.check_weight("beta", beta)
         self.sigma = self.check_weight("sigma", sigma)
         if temperature <= 0:
@@ -47,22 +45,16 @@ class DualSelfTeaching(TypoObjective):
         # Passage-to-query scores are their transposes, so no product is taken twice.
         qp = q_reps @ p_reps.T  # [B, B*n]
         tp = typo_q_reps @ p_reps.T  # [B*K, B*n], row i*K + j: variant j of query i
-        target = torch.arange(qp.size(0), device=qp.device) * self.n_passages
-        ce = (1 - self.gamma) * F.cross_entropy(qp, target) + self.gamma * self.query_retrieval(qp, tp, k)
-        return (1 - self.beta) * ce + self.beta * self.self_teaching(qp, tp, k)
-
-    def query_retrieval(self, qp: Tensor, tp: Tensor, k: int) -> Tensor:
-        """Single positive: each positive passage retrieves its clean query among the batch's clean queries
-        (scores ``p_i^+ . q_j``: the positive passages' columns of ``qp``, transposed)."""
-        positive_q = qp[:, :: self.n_passages].T  # [B positives, B queries]
-        return F.cross_entropy(positive_q, torch.arange(qp.size(0), device=qp.device))
+        dual = self.dual_learning(qp, tp[:, :: self.n_passages], k)
+        return (1 - self.beta) * dual + self.beta * self.self_teaching(qp, tp, k)
 
     def self_teaching(self, qp: Tensor, tp: Tensor, k: int) -> Tensor:
-        """Both KL terms over all K variants at once, the teachers' softmax taken once (they broadcast over
-        the variants): memory linear in K, one log-softmax per side."""
+        """Both KL terms over all K variants at once, on one layout, the teachers' softmax taken once (they
+        broadcast over the variants): memory linear in K, one exponential pass per side."""
         b, n_p = qp.shape
-        student_qp = tp.view(b, k, n_p)  # [B, K, B*n]: variant j of query i over the passages
-        kl_p = self_teaching_kl(student_qp, qp.unsqueeze(1), self.temperature)
-        student_pq = student_qp.permute(1, 2, 0)  # [K, B*n, B]: passage r over the batch's variant-j queries
-        kl_q = self_teaching_kl(student_pq, qp.T.unsqueeze(0), self.temperature)
+        # [B, K, B*n], entry (i, j, r) = variant j of query i against passage r
+        student = tp.view(b, k, n_p)
+        teacher = qp.unsqueeze(1)  # [B, 1, B*n]: clean query i against passage r, for every variant j
+        kl_p = self_teaching_kl(student, teacher, self.temperature, dim=2)  # variant j of query i over passages
+        kl_q = self_teaching_kl(student, teacher, self.temperature, dim=0)  # passage r over variant-j queries
         return (1 - self.sigma) * kl_p + self.sigma * kl_q

@@ -7,7 +7,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .base import TypoObjective
-from .functional import passage_retrieval_ce
 from .registry import register_loss
 
 
@@ -20,7 +19,9 @@ class DualInfoNCE(TypoObjective):
     .. math::
         L = (1-\gamma)\, \mathrm{CE}(q \to p) + \gamma\, \mathrm{CE}(p^+ \to q)
 
-    Typo'd variants are not used.
+    Typo'd variants are not used. The dual-learning objectives that follow (``mp_infonce``, ``dst``,
+    ``dst_mp``) subclass this one and change only ``query_retrieval`` (or add a term): the passage-retrieval
+    scores are computed once, and the positive passages' scores against the clean queries are their columns.
     """
 
     def __init__(self, n_passages: int = 8, gamma: float = 0.5):
@@ -29,8 +30,21 @@ class DualInfoNCE(TypoObjective):
         self.gamma = self.check_weight("gamma", gamma)
 
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
-        self.check(q_reps, p_reps, None)
-        qp = passage_retrieval_ce(q_reps, p_reps, self.n_passages)
-        pq_scores = self.positive_passages(p_reps) @ q_reps.T  # [B, B]
-        pq = F.cross_entropy(pq_scores, torch.arange(q_reps.size(0), device=q_reps.device))
-        return (1 - self.gamma) * qp + self.gamma * pq
+        k = self.check(q_reps, p_reps, typo_q_reps if self.uses_typos else None)
+        qp = q_reps @ p_reps.T  # [B, B*n]
+        # the typo'd queries against the positive passages only: all that query retrieval reads of them
+        positive_tp = typo_q_reps @ self.positive_passages(p_reps).T if k else None  # [B*K, B]
+        return self.dual_learning(qp, positive_tp, k)
+
+    def dual_learning(self, qp: Tensor, positive_tp: Optional[Tensor], k: int) -> Tensor:
+        """:math:`(1-\\gamma)\\,\\mathrm{CE}(q \\to p) + \\gamma\\,` query retrieval, from the scores of the
+        clean queries against every passage (``qp`` [B, B*n]) and of the typo'd queries against the positive
+        passages (``positive_tp`` [B*K, B], row ``i*K + j`` variant j of query i; None when K = 0)."""
+        target = torch.arange(qp.size(0), device=qp.device) * self.n_passages
+        return ((1 - self.gamma) * F.cross_entropy(qp, target)
+                + self.gamma * self.query_retrieval(qp[:, :: self.n_passages].T, positive_tp, k))
+
+    def query_retrieval(self, positive_q: Tensor, positive_tp: Optional[Tensor], k: int) -> Tensor:
+        """Single positive: positive passage i retrieves clean query i among the batch's clean queries
+        (``positive_q`` [B passages, B queries])."""
+        return F.cross_entropy(positive_q, torch.arange(positive_q.size(0), device=positive_q.device))

@@ -68,27 +68,49 @@ def variant_mask(n_queries: int, k: int, device=None) -> Tensor:
     return owner.unsqueeze(0) == torch.arange(n_queries, device=device).unsqueeze(1)
 
 
-def self_teaching_kl(student_scores: Tensor, teacher_scores: Tensor, temperature: float = 1.0) -> Tensor:
-    r"""Self-teaching: KL(teacher || student) of the row-wise score distributions, averaged over rows
-    ("batchmean"). The teacher is detached and divided by ``temperature``; the student is not scaled
-    (Zhuang & Zuccon, SIGIR 2022; Tasawong et al., ACL 2023).
+def self_teaching_kl(student_scores: Tensor, teacher_scores: Tensor, temperature: float = 1.0,
+                     dim: int = -1) -> Tensor:
+    r"""Self-teaching: KL(teacher || student) of the score distributions along ``dim`` (the candidates),
+    averaged over the other positions ("batchmean"). The teacher is detached and divided by ``temperature``;
+    the student is not scaled (Zhuang & Zuccon, SIGIR 2022; Tasawong et al., ACL 2023).
 
-    ``teacher_scores`` may have fewer leading dimensions than ``student_scores`` where it broadcasts (one
-    teacher row for K students, as in the self-teaching objectives): its softmax is then taken once, not K
-    times, and the mean is over the student's rows."""
-    teacher = F.log_softmax(teacher_scores.detach() / temperature, dim=-1)
+    ``teacher_scores`` may have size 1 where it broadcasts (one teacher row for K students, as in the
+    self-teaching objectives): its softmax is then taken once, not K times, and the mean is over the student's
+    rows. ``dim`` lets one layout serve both sides of self-teaching (passages along the last dimension, queries
+    along the first) without a strided copy."""
+    dim = dim % student_scores.dim()
+    teacher = F.log_softmax(teacher_scores.detach() / temperature, dim=dim)
     p_teacher = teacher.exp()
-    rows = student_scores.numel() // student_scores.size(-1)
-    # KL = sum_c t_c log t_c - sum_c t_c s_c + logsumexp(s) per row: no student log-softmax is materialised
-    # (the teacher's entropy term is taken once per teacher row and counted for each row it broadcasts to)
-    entropy_term = (p_teacher * teacher).sum() * (rows // (teacher.numel() // teacher.size(-1)))
-    # sum_rows sum_c t_c s_c: the student summed first over the dimensions the teacher broadcasts along (the K
-    # variants), so the product with the teacher is as small as the teacher
-    spread = [d for d in range(student_scores.dim())
-              if teacher.dim() == student_scores.dim() and teacher.size(d) == 1 < student_scores.size(d)]
-    collapsed = student_scores.sum(dim=spread, keepdim=True) if spread else student_scores
-    cross_term = (p_teacher * collapsed).sum()
-    return (entropy_term - cross_term + torch.logsumexp(student_scores, dim=-1).sum()) / rows
+    rows = student_scores.numel() // student_scores.size(dim)
+    # KL = sum_c t_c log t_c - sum_c t_c s_c + logsumexp(s) per row. The teacher's entropy term is taken once per
+    # teacher row and counted for each row it broadcasts to; the rest is _StudentCrossEntropy.
+    entropy_term = (p_teacher * teacher).sum() * (rows // (teacher.numel() // teacher.size(dim)))
+    return (entropy_term + _StudentCrossEntropy.apply(student_scores, p_teacher, dim)) / rows
+
+
+class _StudentCrossEntropy(torch.autograd.Function):
+    r""":math:`\sum_{rows} (\mathrm{logsumexp}_c\, s - \sum_c t_c s_c)` over ``dim``, ``t`` broadcasting; its
+    gradient is :math:`\mathrm{softmax}(s) - t` per row. Written out because autograd's logsumexp takes the
+    exponential twice (forward, then again in backward); here one pass gives the log-sum-exp and the softmax
+    that the backward reuses, on contiguous memory whatever ``dim`` is."""
+
+    @staticmethod
+    def forward(ctx, s: Tensor, t: Tensor, dim: int) -> Tensor:
+        peak = s.amax(dim=dim, keepdim=True)
+        e = torch.exp(s - peak)
+        total = e.sum(dim=dim, keepdim=True)
+        lse = (peak + total.log()).sum()
+        # sum_rows sum_c t_c s_c: the student summed first over the dimensions the teacher broadcasts along (the
+        # K variants), so the product with the teacher is as small as the teacher
+        spread = [d for d in range(s.dim()) if t.size(d) == 1 < s.size(d)]
+        cross = (t * (s.sum(dim=spread, keepdim=True) if spread else s)).sum()
+        ctx.save_for_backward(e.div_(total), t)  # the softmax, in place of the exponentials
+        return lse - cross
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        softmax, t = ctx.saved_tensors
+        return grad * (softmax - t), None, None
 
 
 def _reduce(per_row: Tensor, reduction: str) -> Tensor:

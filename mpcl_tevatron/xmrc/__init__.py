@@ -5,7 +5,7 @@ context); a question's relevant candidate is the sentence holding its answer's s
 2020). XQuAD-R is the first member.
 """
 
-from .builder import Candidate, MRCSet, build_train_groups, load_squad, split_articles
+from .squad import Candidate, MRCSet, build_train_groups, load_squad, split_articles
 from .segmenter import segment
 
 __all__ = ["Candidate", "MRCSet", "build_train_groups", "load_squad", "segment", "split_articles"]

@@ -11,7 +11,7 @@ Layout written under ``--out``::
     manifest.json                    languages, counts, seeds, split, severities, segmentation agreement,
                                      source checksums, problems (by question id)
 
-Splits (``builder.split_articles``): XQuAD-R articles 0-19 train, 20-23 are the dev split, 24-47 the test
+Splits (``squad.split_articles``): XQuAD-R articles 0-19 train, 20-23 are the dev split, 24-47 the test
 split. ``--split test`` (default) evaluates on the test articles, ``--split dev`` on the dev articles (for
 choosing hyperparameters); both train on the same articles. ``--split all`` evaluates on every article, as
 LAReQA does: for zero-shot figures only, since it holds the training articles.
@@ -43,7 +43,7 @@ from ..evaluation import write_qrels
 from ..io import InputError, atomic_open, default_cache_dir, sha256_file, write_queries
 from ..typos import TypoGenerator
 from ..typos.cli import write_typo_copies
-from .builder import build_train_groups, load_squad, read_squad_articles, split_articles
+from .squad import build_train_groups, load_squad, read_squad_articles, split_articles
 from .segmenter import agreement, segment
 
 XQUAD_R_LANGS = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")

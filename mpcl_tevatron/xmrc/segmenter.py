@@ -16,7 +16,7 @@ One pass over the text finds sentence ends:
   sentences, between phrases).
 
 ``segment(text, lang)`` returns ``[(start, end)]`` character spans covering the text's sentences, without
-the whitespace between them, in the form ``xmrc.builder.load_squad`` takes as ``segmenter``.
+the whitespace between them, in the form ``xmrc.squad.load_squad`` takes as ``segmenter``.
 """
 
 from __future__ import annotations

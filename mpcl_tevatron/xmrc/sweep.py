@@ -3,7 +3,7 @@
 Trains ``infonce`` once per point of a grid over learning rate, steps and score temperature, each on the
 English training articles (XQuAD-R 0-19) with every other recipe default, and scores it on the **dev**
 articles (20-23) in every language: X->X MRR@10, clean and typo'd (w1), mean over languages. The test
-articles (24-47) are never read. Each point is one resumable XMRC recipe run (``driver/xmrc.py --split dev``)
+articles (24-47) are never read. Each point is one resumable XMRC recipe run (``xmrc/recipe.py``, ``--split dev``)
 under ``--out``; rerun the same command to resume. Prints the table (and writes ``sweep.md``/``sweep.json``)
 with the point that maximises the mean of clean and typo'd dev MRR@10 marked; the recipe's defaults are that
 point. The table holds every point run under ``--out`` so far, so a later, narrower grid (more steps at the
@@ -80,7 +80,7 @@ def table(results: List[dict], zero_shot: dict, severity: str) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from ..driver.xmrc import Recipe, parse_args as recipe_args
+    from .recipe import Recipe, parse_args as recipe_args
 
     p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.sweep", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -30,24 +30,19 @@ class TypoTrainDataset(TrainDataset):
     """
 
     def __init__(self, data_args, groups: List[dict], tokenizer, typo_args: TypoArguments,
-                 encoder_args: EncoderArguments, trainer=None):
+                 encoder_args: EncoderArguments, trainer=None, uses_typos: bool = True):
         super().__init__(data_args, groups, tokenizer, trainer)
         self.encoder_args = encoder_args
-        self.variants = TrainingVariants.from_args(typo_args)
+        self.variants = TrainingVariants.from_args(typo_args, for_objective=uses_typos)
 
     def create_one_example(self, text_encoding, is_query=False):
         if is_query:
             return tokenize(self.tok, text_encoding, self.data_args.q_max_len, self.encoder_args.query_prefix)
         return tokenize(self.tok, text_encoding, self.data_args.p_max_len, self.encoder_args.passage_prefix)
 
-    def _epoch(self) -> int:
-        return int(self.trainer.state.epoch) if self.trainer is not None else 0
-
     def __getitem__(self, item):
         encoded_query, encoded_passages = super().__getitem__(item)
-        epoch = self._epoch()
-        variants = self.variants.variants(self.train_data[item]["query"], epoch)
-        augmented = self.variants.augmented_query(item, variants, epoch)
+        augmented, variants = self.variants.for_item(self.train_data[item]["query"], item, self.trainer)
         if augmented is not None:
             encoded_query = self.create_one_example(augmented, is_query=True)
         typo_queries = [self.create_one_example(v, is_query=True) for v in variants]

@@ -1,6 +1,6 @@
 """The v1 command lines of the recipe's train and encode steps (imports no Tevatron module: it only names flags).
 
-The XMRC recipe (``driver/xmrc.py``) asks the installed version's ``steps`` for these, so one recipe drives
+The XMRC recipe (``xmrc/recipe.py``) asks the installed version's ``steps`` for these, so one recipe drives
 either version; ``adapters/v2/steps.py`` has the same two functions in v2's words.
 """
 

@@ -6,14 +6,11 @@ from typing import Optional
 from tevatron.trainer import DenseTrainer
 from transformers import Trainer
 
+from ...training import TypoTrainerMixin
 
-class TypoDenseTrainer(DenseTrainer):
+
+class TypoDenseTrainer(TypoTrainerMixin, DenseTrainer):
     """Tevatron's ``DenseTrainer`` feeding the typo'd batch to the model, with the transformers-5 signatures."""
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        query, passage, typo_query = inputs
-        outputs = model(query=query, passage=passage, typo_query=typo_query)
-        return (outputs.loss, outputs) if return_outputs else outputs.loss
 
     def _prepare_inputs(self, inputs):
         return [None if x is None else Trainer._prepare_inputs(self, x) for x in inputs]

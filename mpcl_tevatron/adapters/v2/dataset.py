@@ -13,19 +13,17 @@ class TypoTrainDataset(TrainDataset):
     the v1 adapter); ``--typo_augment_prob`` swaps the query itself for one of them (DR+Aug).
     """
 
-    def __init__(self, data_args, typo_args: TypoArguments, trainer=None, **kwargs):
+    def __init__(self, data_args, typo_args: TypoArguments, trainer=None, uses_typos: bool = True, **kwargs):
         super().__init__(data_args, trainer=trainer, **kwargs)
-        self.variants = TrainingVariants.from_args(typo_args)
+        self.variants = TrainingVariants.from_args(typo_args, for_objective=uses_typos)
 
     def __getitem__(self, item):
         query, documents = super().__getitem__(item)
         group = self.train_data[item]
         # v2 reads "query" in its legacy format (positive_passages) and "query_text" in its docid format.
         text = group["query"] if "positive_passages" in group else (group.get("query_text") or "")
-        epoch = int(self.trainer.state.epoch) if self.trainer is not None else 0
-        variants = self.variants.variants(text, epoch)
+        augmented, variants = self.variants.for_item(text, item, self.trainer)
         prefix = self.data_args.query_prefix
-        augmented = self.variants.augmented_query(item, variants, epoch)
         if augmented is not None:
             query = (prefix + augmented, *query[1:])
         return query, documents, [prefix + v for v in variants]

