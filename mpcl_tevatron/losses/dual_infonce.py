@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Optional
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .base import TypoObjective
+from .functional import strided_targets
 from .registry import register_loss
 
 
@@ -40,11 +40,11 @@ class DualInfoNCE(TypoObjective):
         """:math:`(1-\\gamma)\\,\\mathrm{CE}(q \\to p) + \\gamma\\,` query retrieval, from the scores of the
         clean queries against every passage (``qp`` [B, B*n]) and of the typo'd queries against the positive
         passages (``positive_tp`` [B*K, B], row ``i*K + j`` variant j of query i; None when K = 0)."""
-        target = torch.arange(qp.size(0), device=qp.device) * self.n_passages
+        target = strided_targets(qp.size(0), self.n_passages, device=qp.device)
         return ((1 - self.gamma) * F.cross_entropy(qp, target)
                 + self.gamma * self.query_retrieval(qp[:, :: self.n_passages].T, positive_tp, k))
 
     def query_retrieval(self, positive_q: Tensor, positive_tp: Optional[Tensor], k: int) -> Tensor:
         """Single positive: positive passage i retrieves clean query i among the batch's clean queries
         (``positive_q`` [B passages, B queries])."""
-        return F.cross_entropy(positive_q, torch.arange(positive_q.size(0), device=positive_q.device))
+        return F.cross_entropy(positive_q, strided_targets(positive_q.size(0), device=positive_q.device))
