@@ -137,18 +137,21 @@ def test_randomization_p_value_is_never_zero():
     assert p == pytest.approx(1 / 1000)
 
 
-def _write_runs(tmp_path, rank_of_answer, run, n=60, noise_seed=0):
+def _write_runs(tmp_path, rank_of_answer, run, n=60, noise_seed=0, langs=None):
     """``runs/<run>.pkl`` over tasks en->en and en->pool: question i's answer at rank ``rank_of_answer(i)`` on
     clean queries, one lower on the typo'd copy w1.0 and two lower on w1.1. Returns the tasks."""
     rng = np.random.default_rng(noise_seed)
     qids = [f"q{i}" for i in range(n)]
-    for sub in ("en", "pool"):
+    for sub in ("en", "pool", *(langs or ())):
         (tmp_path / "data" / sub).mkdir(parents=True, exist_ok=True)
         (tmp_path / "data" / sub / "qrels.txt").write_text("".join(f"{q} 0 d{i} 1\n" for i, q in enumerate(qids)))
     if not (tmp_path / "settings.json").exists():
         json.dump({"seed": 1}, open(tmp_path / "settings.json", "w"))
     tasks = [Task("en", "en", ("en",), str(tmp_path / "data" / "en" / "qrels.txt")),
              Task("en", "pool", ("en",), str(tmp_path / "data" / "pool" / "qrels.txt"))]
+    if langs:  # every XMRC task over these languages, pivot en (the same synthetic ranking in each)
+        from mpcl_tevatron.xmrc.tasks import xmrc_tasks
+        tasks = xmrc_tasks(str(tmp_path / "data"), list(langs), "en")
     (tmp_path / "runs").mkdir(exist_ok=True)
     runs = {}
     for task in (t.name for t in tasks):
@@ -241,6 +244,30 @@ def test_report_from_runs(tmp_path):
     assert f"| mp_infonce vs dual_infonce | {diff:+.3f} ▲1 ▼0 |" in md
     assert (tmp_path / "report.tex").exists() and (tmp_path / "report_xx.png").stat().st_size > 1000
     assert (tmp_path / "report_gap.png").exists()
+
+
+def test_pivot_tables_leave_the_pivot_out_and_average_the_others(tmp_path):
+    """X->en and en->X: one column pair per language other than en, and their mean over those languages only
+    (en->en is X->X's; it once leaked into these means)."""
+    langs = ("en", "de", "zh")
+    for row, rank_of_answer in (("infonce", lambda i: 1 + i % 4), ("mp_infonce", lambda i: 1 + i % 2)):
+        tasks = _write_runs(tmp_path, rank_of_answer, row, langs=langs)
+    data = write_report(str(tmp_path), ["infonce", "mp_infonce"], tasks, ["w1"])
+    md = (tmp_path / "report.md").read_text()
+    fig = data["figures"]["mp_infonce"]
+    for title, names in (("X->en MRR@10 (X != en)", ["de->en", "zh->en"]),
+                         ("en->X MRR@10 (X != en)", ["en->de", "en->zh"])):
+        section = md.split(f"## {title}\n")[1].split("## ")[0]
+        header, _, infonce, mp = [line for line in section.splitlines() if line.startswith("|")]
+        assert header == "| row | de clean | de typo w1 | zh clean | zh typo w1 | mean clean | mean typo w1 |"
+        cells = [c.strip() for c in mp.strip("|").split("|")]
+        assert cells[0] == "mp_infonce" and len(cells) == 7
+        assert cells[1].rstrip("▲▼") == f"{fig[names[0]]['clean']['mrr@10']:.3f}"
+        assert cells[5] == f"{np.mean([fig[t]['clean']['mrr@10'] for t in names]):.3f}"
+        assert cells[6] == f"{np.mean([fig[t]['w1']['mrr@10'] for t in names]):.3f}"
+    main = md.split("## X->X MRR@10, clean and typo'd (main table)\n")[1].split("## ")[0]
+    assert "| row | en clean | en typo w1 | de clean | de typo w1 | zh clean | zh typo w1 |" in main
+    assert "## X->pool mAP@20" in md
 
 
 @pytest.mark.parametrize("rejecting", ["student", "fisher"])
