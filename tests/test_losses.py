@@ -224,6 +224,8 @@ def test_multi_positive_infonce_rejects_rows_without_positive_and_bad_shapes():
         multi_positive_infonce(torch.zeros(2, 3), torch.tensor([[True, False, False], [False, False, False]]))
     with pytest.raises(ValueError, match=r"rows \[0, 2\] have no positive"):  # a row with one positive is fine
         multi_positive_infonce(torch.zeros(3, 2), torch.tensor([[False, False], [True, True], [False, False]]))
+    with pytest.raises(ValueError, match=r"rows \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9\] have"):  # the first 10 named
+        multi_positive_infonce(torch.zeros(12, 2), torch.zeros(12, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"\[n, m\]"):
         multi_positive_infonce(torch.zeros(2, 3), torch.zeros(3, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match="reduction"):
@@ -255,8 +257,11 @@ def test_self_teaching_kl_rows_at_very_different_scales():
 def test_published_defaults_and_named_range_errors():
     """Defaults are the papers' (Tevatron's 8 passages, gamma = beta = 0.5, sigma = 0.2, teacher temperature 1),
     and an out-of-range weight or temperature is refused naming the hyperparameter."""
+    from mpcl_tevatron.losses.registry import get_loss_class
+
     dst = get_loss("dst_mp")
     assert (dst.n_passages, dst.gamma, dst.beta, dst.sigma, dst.temperature) == (8, 0.5, 0.5, 0.2, 1.0)
+    assert all(get_loss_class(name)().n_passages == 8 for name in BUILT_IN)  # the classes' own defaults too
     assert get_loss("dual_infonce").gamma == get_loss("mp_infonce").gamma == 0.5
     assert get_loss("infonce").n_passages == get_loss("typo_cl").n_passages == 8
     for name, bad in (("beta", 1.5), ("sigma", -0.1), ("gamma", 2.0)):
@@ -295,12 +300,15 @@ def test_mp_infonce_with_gamma_zero_is_infonce():
 
 def test_objectives_check_their_inputs():
     q, p, t = _reps()
-    with pytest.raises(ValueError, match="typo'd"):
+    with pytest.raises(ValueError, match="^mp_infonce needs typo'd query representations"):
         get_loss("mp_infonce", n_passages=N)(q, p, None)
-    with pytest.raises(ValueError, match="n_passages"):
+    with pytest.raises(ValueError, match=f"^infonce: p_reps has {B * N} rows; expected B \\* n_passages = "
+                                         f"{B} \\* {N + 1}$"):
         get_loss("infonce", n_passages=N + 1)(q, p, t)
-    with pytest.raises(ValueError, match="multiple"):
+    with pytest.raises(ValueError, match=f"^dst: typo_q_reps has {B * K - 1} rows, not a multiple of B = {B}$"):
         get_loss("dst", n_passages=N)(q, p, t[:-1])
+    # one query with one variant: a single typo'd row is a variant, not "none"
+    assert torch.isfinite(get_loss("mp_infonce", n_passages=N)(q[:1], p[:N], t[:1]))
     with pytest.raises(ValueError, match="gamma"):
         get_loss("mp_infonce", gamma=1.5)
     with pytest.raises(TypeError, match="takes no gama"):
@@ -346,13 +354,22 @@ def test_register_loss_decorator_and_duplicate_names():
         def forward(self, q_reps, p_reps, typo_q_reps=None):
             return (q_reps.sum() * 0)
 
+    @register_loss("test_only_open")
+    class Open(Zero):  # a constructor with **kwargs takes every key
+        def __init__(self, n_passages=8, **kwargs):
+            super().__init__(n_passages)
+            self.kwargs = kwargs
+
     try:
         assert "test_only_zero" in available_losses()
         assert float(get_loss("test_only_zero", n_passages=N)(*_reps()).detach()) == 0.0
+        assert Zero.loss_name == "test_only_zero"
+        assert get_loss("test_only_open", n_passages=N, anything=1).kwargs == {"anything": 1}
         with pytest.raises(ValueError, match="already registered"):
             register_loss("test_only_zero")(type("Other", (TypoObjective,), {}))
     finally:
         registry_module._REGISTRY.pop("test_only_zero")
+        registry_module._REGISTRY.pop("test_only_open")
 
 
 def test_entry_point_objectives_are_discovered(monkeypatch):
