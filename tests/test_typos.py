@@ -265,3 +265,31 @@ def test_cli_adds_query_variants_to_train_groups(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(tmp_path / "o"),
                            "--query_variants", "3"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and f"{src}:1: empty or missing query" in proc.stderr
+
+
+def test_new_letters_come_from_the_alphabet_and_keep_the_case():
+    """Substitutions and insertions draw from the script's alphabet, not only from the text's own letters, and a
+    substituted letter keeps the case of the one it replaces. (An insertion takes the case the alphabet gives:
+    "LONDON" may become "LiONDON"; changing that would change every built typo'd query set.)"""
+    new = set()
+    for seed in range(60):
+        for v in make_typos("banana", 1, seed=seed, lang="en", types=("substitute", "insert")):
+            new |= set(_changed_chars("banana", v))
+    assert new - set("ban")  # letters the text does not hold
+    for seed in range(30):
+        (v,) = make_typos("PARIS LONDON", 1, seed=seed, lang="en", types=("substitute",))
+        assert v == v.upper(), v
+
+
+def test_rate_edits_at_least_one_word_and_short_words_are_never_eligible():
+    from mpcl_tevatron.typos import TypoGenerator
+
+    text = "university establish medical xy"  # "xy": two letters, under min_word_len (3), wherever it stands
+    for seed in range(20):
+        (v,) = TypoGenerator(lang="en", rate=0.1).variants(text, 1, seed=seed)
+        assert sum(a != b for a, b in zip(text.split(), v.split())) == 1 and v.split()[-1] == "xy"
+    assert TypoGenerator(lang="en", rate=1.0).rate == 1.0
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="rate"):
+            TypoGenerator(lang="en", rate=bad)
+    assert make_typos(text, 0) == []
