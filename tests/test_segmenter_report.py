@@ -94,6 +94,13 @@ def test_holm_and_bonferroni_by_hand():
     # Holm: sorted 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> running max 0.06
     assert corrected(p, "holm").tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert corrected(p, "bonferroni").tolist() == pytest.approx([0.04, 0.16, 0.12, 0.02])
+    # corrected p-values are capped at 1; one comparison is its own correction; none gives none
+    assert corrected([0.5, 0.9], "bonferroni").tolist() == [1.0, 1.0]
+    assert corrected([0.6, 0.9, 0.1], "holm").tolist() == pytest.approx([1.0, 1.0, 0.3])
+    assert corrected([0.03], "holm").tolist() == corrected([0.03], "bonferroni").tolist() == [0.03]
+    assert corrected([], "holm").tolist() == []
+    with pytest.raises(ValueError, match="unknown correction"):
+        corrected(p, "sidak")
 
 
 def test_randomization_test_matches_exact_enumeration_and_repeats():
@@ -213,6 +220,21 @@ def test_hierarchical_bootstrap_interval_covers_seed_spread():
     lo, hi = hierarchical_bootstrap_interval(np.array([[0.2] * 500, [-0.05] * 500, [-0.05] * 500]))
     assert lo < 0 < hi
     assert hierarchical_bootstrap_interval(consistent) == hierarchical_bootstrap_interval(consistent)
+    # one seed: the ordinary paired bootstrap, whose 95% percentile interval for a mean of 4,000 draws of
+    # N(0.1, 1) is close to the normal theory's 0.1 -/+ 1.96 / sqrt(4000) = 0.1 -/+ 0.031 (and the 80% one to +/- 0.020)
+    one = rng.normal(0.1, 1.0, size=(1, 4000))
+    mean, se = one.mean(), one.std() / np.sqrt(4000)
+    lo, hi = hierarchical_bootstrap_interval(one, n_resamples=20000)
+    assert lo == pytest.approx(mean - 1.96 * se, abs=0.1 * se) and hi == pytest.approx(mean + 1.96 * se, abs=0.1 * se)
+    lo, hi = hierarchical_bootstrap_interval(one, n_resamples=20000, level=0.8)
+    assert lo == pytest.approx(mean - 1.2816 * se, abs=0.1 * se) and hi == pytest.approx(mean + 1.2816 * se, abs=0.1 * se)
+
+
+def test_typo_gap_is_the_relative_drop():
+    from mpcl_tevatron.xmrc.results import typo_gap
+
+    assert typo_gap(0.8, 0.6) == pytest.approx(0.25) and typo_gap(0.5, 0.55) == pytest.approx(-0.1)
+    assert np.isnan(typo_gap(0.0, 0.0))
 
 
 def test_report_from_runs(tmp_path):
