@@ -292,6 +292,35 @@ def test_pivot_tables_leave_the_pivot_out_and_average_the_others(tmp_path):
     assert "## X->pool mAP@20" in md
 
 
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
+
+
+def test_report_renders_exactly_as_recorded(tmp_path):
+    """report.md and report.tex of a fixed synthetic run (3 languages, pivot en, 3 rows with a multi-positive
+    twin, 2 seeds, one typo'd severity) are byte for byte the recorded ones, and report.json holds what
+    write_report returns. The figures themselves are checked against independent computations elsewhere; this
+    pins the format (headers, marks, sds, intervals, the LaTeX escapes). After an intended change of format:
+    UPDATE_GOLDEN=1 pytest -k renders_exactly, then read the diff of tests/golden/."""
+    langs = ("en", "de", "zh")
+    ranks = {"infonce": lambda i, k: 1 + i % 4, "mp_infonce": lambda i, k: 1 + (i + k) % 2 + k * (i % 7 == 0),
+             "dual_infonce": lambda i, k: 1 + (i * (k + 1)) % 3}
+    for k in range(2):
+        for row, rank_of_answer in ranks.items():
+            tasks = _write_runs(tmp_path, lambda i: rank_of_answer(i, k), f"{row}.seed{k}", noise_seed=k, langs=langs)
+    data = write_report(str(tmp_path), list(ranks), tasks, ["w1"],
+                        seeds={row: [f"{row}.seed{k}" for k in range(2)] for row in ranks})
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == json.loads(json.dumps(data))
+    for name in ("report.md", "report.tex"):
+        got = (tmp_path / name).read_text(encoding="utf-8")
+        path = os.path.join(GOLDEN, name)
+        if os.environ.get("UPDATE_GOLDEN"):
+            os.makedirs(GOLDEN, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(got)
+        with open(path, encoding="utf-8") as f:
+            assert got == f.read(), name
+
+
 @pytest.mark.parametrize("rejecting", ["student", "fisher"])
 def test_a_mark_needs_both_tests_to_reject(tmp_path, monkeypatch, rejecting):
     """With one of the two tests made to accept every null hypothesis (p = 1), nothing is marked, though the
