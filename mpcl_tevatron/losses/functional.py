@@ -49,8 +49,7 @@ def passage_retrieval_ce(q_reps: Tensor, p_reps: Tensor, n_passages: int) -> Ten
     """Tevatron's InfoNCE: query i retrieves passage ``i * n_passages`` among all in-batch passages
     (its own hard negatives and every other query's passages)."""
     scores = q_reps @ p_reps.T
-    target = torch.arange(scores.size(0), device=scores.device) * n_passages
-    return F.cross_entropy(scores, target)
+    return F.cross_entropy(scores, strided_targets(scores.size(0), n_passages, device=scores.device))
 
 
 def typo_passage_retrieval_ce(typo_q_reps: Tensor, p_reps: Tensor, n_passages: int, k: int) -> Tensor:

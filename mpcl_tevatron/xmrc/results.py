@@ -108,9 +108,10 @@ def _score_task(r: dict, qrels: Dict[str, Dict[str, int]], severities: Sequence[
     relevant = qrels_array(qrels, questions, {d: i for i, d in enumerate(r["doc_ids"])})
     names = np.asarray(r["set"])
     rows_of = np.array([position.get(q, -1) for q in r["qid"]])
+    set_names = set(r["set"])
     by_condition = {}
     for condition in ["clean", *severities]:
-        sets = ["clean"] if condition == "clean" else sorted(n for n in set(r["set"]) if n.split(".")[0] == condition)
+        sets = ["clean"] if condition == "clean" else sorted(n for n in set_names if n.split(".")[0] == condition)
         copies = []
         for name in sets:
             take = np.flatnonzero((names == name) & (rows_of >= 0))
