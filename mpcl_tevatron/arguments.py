@@ -101,6 +101,43 @@ class TypoArguments:
 
 
 @dataclass
+class MaskFalseNegativesArguments:
+    """``--mask_false_negatives`` alone: what Tevatron v2 with the upstream patch series lacks (it has its own
+    ``--positives_per_query``)."""
+
+    mask_false_negatives: Optional[bool] = field(default=None, metadata={
+        "help": "do not count an in-batch passage as query i's negative when its id (docid, else its text) is one "
+                "of query i's positives. Default: on with --positives_per_query > 1; off at 1, where training "
+                "is Tevatron's InfoNCE bit for bit"})
+
+
+@dataclass
+class PositivesArguments(MaskFalseNegativesArguments):
+    """Several relevant passages per query (``passages.py``), under every objective."""
+
+    positives_per_query: int = field(default=1, metadata={
+        "help": "positive passages in each query's training group (P; the group's other n - P passages are hard "
+                "negatives), taken from its positive_passages in turn, epoch by epoch; the passage-retrieval "
+                "term then has P positives (multi-positive InfoNCE). A query with fewer repeats them, and the "
+                "repeats are masked. Default 1: Tevatron's single positive"})
+
+    @property
+    def masking(self) -> bool:
+        return self.positives_per_query > 1 if self.mask_false_negatives is None else self.mask_false_negatives
+
+    @property
+    def labelled(self) -> bool:
+        """Whether batches carry passage ids (``passages.PassageIds``) and the objective gets labels."""
+        return self.positives_per_query > 1 or self.masking
+
+    def validate(self, group_size: int) -> Optional[str]:
+        if not 1 <= self.positives_per_query <= group_size:
+            return (f"--positives_per_query must be between 1 and the group size ({group_size}), got "
+                    f"{self.positives_per_query}")
+        return None
+
+
+@dataclass
 class EncoderArguments:
     # The four encoder settings default to the base model's own (its mpcl_config.json, sentence-transformers
     # modules, or a known hub name's); a flag given on the command line overrides (see resolve_encoder). The

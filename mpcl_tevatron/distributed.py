@@ -27,8 +27,23 @@ def gather_with_grad(t: Tensor) -> Tensor:
     return torch.cat(gathered, dim=0)
 
 
+def gather_padded(t: Tensor, pad_value: int) -> Tensor:
+    """Concatenate [rows, width] tensors from every rank (rank order) whose widths may differ: each is padded
+    with ``pad_value`` to the widest first. No gradient (for ids and labels)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return t
+    width = torch.tensor([t.size(1)], device=t.device)
+    dist.all_reduce(width, op=dist.ReduceOp.MAX)
+    padded = torch.full((t.size(0), int(width)), pad_value, dtype=t.dtype, device=t.device)
+    padded[:, : t.size(1)] = t
+    gathered = [torch.empty_like(padded) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, padded)
+    return torch.cat(gathered, dim=0)
+
+
 def global_batch_loss(objective: nn.Module, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor], *,
-                      temperature: float = 1.0, gather: bool = False, world_size: int = 1) -> Tensor:
+                      temperature: float = 1.0, gather: bool = False, world_size: int = 1,
+                      passage_ids=None) -> Tensor:
     """``objective(q_reps, p_reps, typo_q_reps)`` on the global batch at score temperature ``temperature``.
 
     The objectives compute dot products of the representations they are given, so dividing every logit
@@ -36,6 +51,10 @@ def global_batch_loss(objective: nn.Module, q_reps: Tensor, p_reps: Tensor, typo
     ``temperature ** -0.5``; the self-teaching teacher's own temperature then applies on top. With ``gather``
     (``--negatives_x_device`` in v1, DDP in v2) the three are gathered first and the loss is multiplied by
     ``world_size``, since DDP averages gradients over processes.
+
+    ``passage_ids`` (a ``passages.PassageIds``, from ``--positives_per_query`` / ``--mask_false_negatives``)
+    is gathered too and becomes the objective's ``passage_labels``; without it the objective is called with
+    the three representations only, as a loss written to the upstream contract expects.
     """
     if gather:
         q_reps, p_reps = gather_with_grad(q_reps), gather_with_grad(p_reps)
@@ -44,5 +63,9 @@ def global_batch_loss(objective: nn.Module, q_reps: Tensor, p_reps: Tensor, typo
         scale = temperature ** -0.5
         q_reps, p_reps = q_reps * scale, p_reps * scale
         typo_q_reps = typo_q_reps * scale if typo_q_reps is not None else None
-    loss = objective(q_reps, p_reps, typo_q_reps)
+    if passage_ids is None:
+        loss = objective(q_reps, p_reps, typo_q_reps)
+    else:
+        labels = (passage_ids.gather() if gather else passage_ids).labels()
+        loss = objective(q_reps, p_reps, typo_q_reps, passage_labels=labels)
     return loss * world_size if gather else loss

@@ -81,6 +81,11 @@ class EncoderConfig:
                 modes = [m for m in ("cls_token", "mean_tokens") if pooling.get(f"pooling_mode_{m}")]
                 others = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v
                           and k[len("pooling_mode_"):] not in ("cls_token", "mean_tokens")]
+                # sentence-transformers 6 writes one "pooling_mode": "mean" in place of the flags
+                named = pooling.get("pooling_mode")
+                if isinstance(named, str):
+                    modes, others = ([{"mean": "mean_tokens", "cls": "cls_token"}[named]], []) if named in (
+                        "mean", "cls") else ([], [named])
                 if len(modes) != 1 or others:
                     raise ValueError(f"{directory}: pooling {modes + others} is not supported (cls or mean only)")
                 out.pooling = "cls" if modes[0] == "cls_token" else "mean"

@@ -144,7 +144,9 @@ def _passage_text(p, where: str, separator: str = " ") -> str:
 
 def train_group(obj: dict, where: str, separator: str = " ") -> Optional[dict]:
     """One training group ``{"query", "positives", "negatives"}`` (all text) from a Tevatron train record, or
-    None when its query is empty. ``where`` ("file:line") names the record in errors."""
+    None when its query is empty; ``positive_keys`` / ``negative_keys`` name each passage for
+    ``passages.passage_id`` (its ``docid``, else its text). ``where`` ("file:line") names the record in
+    errors."""
     if "query" not in obj:
         raise InputError(f"{where}: missing 'query'")
     query = obj["query"]
@@ -156,11 +158,22 @@ def train_group(obj: dict, where: str, separator: str = " ") -> Optional[dict]:
         raise InputError(f"{where}: no positive passage")
     if not query.strip():
         return None
+    positive_texts = [_passage_text(p, where, separator) for p in positives]
+    negative_texts = [_passage_text(p, where, separator) for p in negatives]
     return {
         "query": query,
-        "positives": [_passage_text(p, where, separator) for p in positives],
-        "negatives": [_passage_text(p, where, separator) for p in negatives],
+        "positives": positive_texts,
+        "negatives": negative_texts,
+        "positive_keys": [passage_key(p, t) for p, t in zip(positives, positive_texts)],
+        "negative_keys": [passage_key(p, t) for p, t in zip(negatives, negative_texts)],
     }
+
+
+def passage_key(passage, text: str) -> str:
+    """What identifies a training passage (``passages.passage_id`` hashes it): its record's ``docid``, else its
+    text. Two records of one docid are one passage; so are two of one text without docids."""
+    docid = passage.get("docid") if isinstance(passage, dict) else None
+    return f"docid:{docid}" if docid is not None else f"text:{text}"
 
 
 def read_train_records(records: Iterable[Tuple[str, dict]], separator: str = " ") -> Tuple[List[dict], int]:

@@ -8,6 +8,7 @@ No Tevatron module is imported here; the adapters hand in their classes.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
@@ -16,9 +17,11 @@ from typing import Any, List, Optional, Sequence, Set
 
 from transformers import HfArgumentParser, set_seed
 
-from .arguments import (EncoderArguments, LossArguments, ObjectiveArguments, TypoArguments, driver_arguments,
-                        overwrite_output_dir, parse_arguments, resolve_encoder)
+from .arguments import (EncoderArguments, LossArguments, MaskFalseNegativesArguments, ObjectiveArguments,
+                        PositivesArguments, TypoArguments, driver_arguments, overwrite_output_dir, parse_arguments,
+                        resolve_encoder)
 from .encoder_config import EncoderConfig
+from .io import InputError
 from .losses import get_loss
 from .precision import resolve_precision
 
@@ -37,19 +40,26 @@ class TrainSettings:
     loss: Any  # whichever carries --loss and --loss_kwargs (the plugin's LossArguments, or patched v2's own)
     objective: ObjectiveArguments
     typos: TypoArguments
+    positives: PositivesArguments
     encoder: Sequence[Any]  # the dataclasses that carry the encoder settings and --temperature
     given: Set[str]  # the flags given on the command line (they win over the base model's settings)
     parsed: tuple
 
 
 class TypoTrainerMixin:
-    """For a Tevatron trainer: batches are ``(queries, passages, typo_queries)``, the model's forward takes all
-    three and returns the objective's loss (both adapters' trainers)."""
+    """For a Tevatron trainer: batches are ``(queries, passages, typo_queries, passage_ids)``, the model's
+    forward takes all four and returns the objective's loss (both adapters' trainers)."""
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        query, passage, typo_query = inputs
-        outputs = model(query=query, passage=passage, typo_query=typo_query)
+        query, passage, typo_query, passage_ids = inputs
+        outputs = model(query=query, passage=passage, typo_query=typo_query, passage_ids=passage_ids)
         return (outputs.loss, outputs) if return_outputs else outputs.loss
+
+
+def takes_passage_labels(objective) -> bool:
+    """Whether ``objective`` can be called with ``passage_labels`` (every objective of the plugin's; a loss
+    written to the upstream contract need not)."""
+    return "passage_labels" in inspect.signature(objective.forward).parameters
 
 
 class TrainRun:
@@ -113,16 +123,21 @@ class TrainRun:
         loss = find(LossArguments) or training_args  # Tevatron v2 with the upstream patch has its own --loss
         encoder = [a for a in (find(EncoderArguments), model_args, data_args, training_args)
                    if a is not None]
+        positives = find(PositivesArguments)
+        if positives is None:  # Tevatron v2 with the upstream patch series has its own --positives_per_query
+            mask = find(MaskFalseNegativesArguments)
+            positives = PositivesArguments(positives_per_query=getattr(data_args, "positives_per_query", 1),
+                                           mask_false_negatives=mask.mask_false_negatives if mask else None)
         return TrainSettings(model_args, data_args, training_args, loss, find(ObjectiveArguments),
-                             find(TypoArguments), encoder, given, parsed)
+                             find(TypoArguments), positives, encoder, given, parsed)
 
     def main(self, argv: Optional[List[str]] = None) -> None:
         parser = self.parser()
         parsed, given = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
         s = self.settings(parsed, given)
         encoder_args = next((a for a in s.encoder if isinstance(a, EncoderArguments)), None)
-        problem = (s.typos.validate(s.loss.loss) or (encoder_args.validate() if encoder_args else None)
-                   or self.check(s))
+        problem = (s.typos.validate(s.loss.loss) or s.positives.validate(self.group_size(s))
+                   or (encoder_args.validate() if encoder_args else None) or self.check(s))
         if problem:
             parser.error(problem)
         training_args = s.training
@@ -148,6 +163,9 @@ class TrainRun:
         objective = get_loss(s.loss.loss, **s.objective.hyperparameters(self.group_size(s), s.loss.loss,
                                                                          s.loss.loss_kwargs))
         logger.info("objective: %s", objective)
+        if s.positives.labelled and not takes_passage_labels(objective):
+            raise InputError(f"--loss {s.loss.loss} takes no passage_labels, so it cannot train with "
+                             f"--positives_per_query > 1 or --mask_false_negatives")
         model = self.build_model(s, objective, encoder_config)
         if s.typos.freeze_word_embeddings:
             for embeddings in self.word_embeddings(model):

@@ -42,6 +42,7 @@ def _mrr_at_10(qrels_path, run_path):
 @pytest.mark.parametrize("line, message", [
     ("q2 0 d1", "expected 'qid 0 docid relevance'"),  # three fields
     ("q2 0 d1 high", "expected 'qid 0 docid relevance'"),  # four fields, a relevance that is no integer
+    ("q2 0 d1 1-", "expected 'qid 0 docid relevance'"),  # a sign may lead, not trail
 ])
 def test_bad_qrels_line_names_the_file_and_its_line(tmp_path, line, message):
     path = tmp_path / "qrels.txt"

@@ -43,3 +43,17 @@ def test_train_python_api_example_learns_the_task():
     last = _run("train_python_api.py").strip().splitlines()[-1]
     assert last.startswith("trained 40 steps with mp_infonce")
     assert float(last.rsplit(" ", 1)[1]) > 10 / 32  # chance is 1/32
+
+
+def test_sentence_transformers_example(tmp_path):
+    pytest.importorskip("sentence_transformers", reason="sentence-transformers (pip install mpcl-tevatron[st])")
+    import json
+
+    from mpcl_tevatron.encoder_config import EncoderConfig
+
+    out = json.loads(_run("train_sentence_transformers.py", "--out", tmp_path / "st", "--objective", "dst_mp",
+                          "--positives", 2, "--max_steps", 2, "--batch_size", 8).splitlines()[-1])
+    assert out["steps"] == 2 and out["training_loss"] > 0 and out["loss"]["positives"] == 2
+    # the saved folder is a Tevatron model folder whose pooling the plugin's encode reads
+    config = EncoderConfig.for_model(str(tmp_path / "st"))
+    assert config.pooling == "mean" and config.normalize

@@ -11,7 +11,8 @@ CORE = ["mpcl_tevatron.typos", "mpcl_tevatron.typos.cli", "mpcl_tevatron.losses"
         "mpcl_tevatron.xmrc.build", "mpcl_tevatron.xmrc.squad", "mpcl_tevatron.xmrc.report",
         "mpcl_tevatron.xmrc.sweep", "mpcl_tevatron.xmrc.recipe", "mpcl_tevatron.training", "mpcl_tevatron.search",
         "mpcl_tevatron.evaluation", "mpcl_tevatron.io", "mpcl_tevatron.encoder_config",
-        "mpcl_tevatron.distributed", "mpcl_tevatron.precision", "mpcl_tevatron.arguments"]
+        "mpcl_tevatron.distributed", "mpcl_tevatron.precision", "mpcl_tevatron.arguments",
+        "mpcl_tevatron.passages", "mpcl_tevatron.xmrc.compare"]
 
 
 def test_the_core_imports_no_tevatron_module():

@@ -414,3 +414,9 @@ def test_installed_distribution_declares_the_entry_points():
 
     declared = {ep.name for ep in entry_points(group="tevatron.losses")}
     assert set(BUILT_IN) <= declared
+
+
+def test_an_objective_that_reads_variants_refuses_an_empty_variant_batch():
+    q, p = torch.randn(2, 4), torch.randn(4, 4)
+    with pytest.raises(ValueError, match="needs typo'd query representations"):
+        get_loss("mp_infonce", n_passages=2)(q, p, torch.randn(0, 4))

@@ -432,3 +432,44 @@ def test_xx_table_prints_each_language_and_the_mean_clean_and_typod():
     report["figures"]["a-much-longer-row-name"] = report["figures"].pop("infonce")
     assert xx_table(report).splitlines()[1:3] == ["lang" + " " * 17 + "zero-shot" + "  a-much-longer-row-name",
                                                   "en  " + " " * 13 + "0.800 / 0.700" + " " * 11 + "0.900 / 0.800"]
+
+
+def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
+    """Folder A ranks every answer second, folder B first (clean), with one seed of B as A: B - A is +0.5 in
+    two seeds and 0 in the third, so the mean is +1/3, and the interval over seeds spans both."""
+    from mpcl_tevatron.xmrc.compare import main
+
+    settings = {"langs": ["en"], "pivot": "en", "split": "test", "candidate_text": "sentence", "copies": 2,
+                "severities": ["w1"], "typo_seed": 0}
+    for name, ranks in (("A", [2, 2, 2]), ("B", [1, 1, 2])):
+        folder = tmp_path / name
+        folder.mkdir()
+        json.dump(dict(settings, mask_false_negatives=name == "B"), open(folder / "settings.json", "w"))
+        for k, r in enumerate(ranks):
+            _write_runs(folder, lambda i, r=r: r, f"mp_infonce.seed{k}", langs=["en"])
+        json.dump({"seeds": {"mp_infonce": [f"mp_infonce.seed{k}" for k in range(3)]}},
+                  open(folder / "report.json", "w"))
+    assert main([str(tmp_path / "A"), str(tmp_path / "B"), "--json", str(tmp_path / "c.json")]) == 0
+    records = {(r["task"], r["condition"]): r for r in json.load(open(tmp_path / "c.json"))}
+    clean = records[("en->en", "clean")]
+    assert clean["mean_a"] == pytest.approx(0.5) and clean["mean_b"] == pytest.approx(5 / 6)
+    assert clean["difference"] == pytest.approx(1 / 3) and clean["seeds_b_above"] == 2 and clean["seeds"] == 3
+    low, high = clean["interval"]
+    assert 0 <= low < 1 / 3 < high <= 0.5
+    # the typo'd copies rank one and two lower: B's seeds 0-1 at 1/2 and 1/3, A's at 1/3 and 1/4
+    assert records[("en->en", "w1")]["difference"] == pytest.approx(2 / 3 * ((1 / 2 + 1 / 3) - (1 / 3 + 1 / 4)) / 2)
+    assert "| en->en | clean | 0.5000 | 0.8333 | +0.3333 |" in capsys.readouterr().out
+    json.dump(dict(settings, copies=3), open(tmp_path / "B" / "settings.json", "w"))
+    assert main([str(tmp_path / "A"), str(tmp_path / "B")]) == 2
+    assert "evaluate on different data: {'copies': (2, 3)}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("J.R. Tolkien wrote it. Then more came.", ["J.R. Tolkien wrote it.", "Then more came."]),  # dotted initials
+    ("A. Smith wrote it. Then more came.", ["A. Smith wrote it.", "Then more came."]),  # an initial opens the text
+    ("He met A. Smith there. Then more came.", ["He met A. Smith there.", "Then more came."]),
+])
+def test_initials_do_not_end_a_sentence_anywhere_in_the_text(text, expected):
+    from mpcl_tevatron.xmrc.segmenter import segment
+
+    assert [text[s:e] for s, e in segment(text, "en")] == expected

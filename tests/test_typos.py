@@ -293,3 +293,79 @@ def test_rate_edits_at_least_one_word_and_short_words_are_never_eligible():
         with pytest.raises(ValueError, match="rate"):
             TypoGenerator(lang="en", rate=bad)
     assert make_typos(text, 0) == []
+
+
+# The typo'd copies of every XMRC set and every training step come from these draws: a change to the
+# generator that moves them changes published figures, so it must be deliberate (update the lists then).
+PUBLISHED = [
+    ('en', 'Where is the LONDON bridge over the river', {}, [
+        'Where is the LONDON buidge over the river',
+        'Where is the LONDON bridge over the rivre',
+        'Where is the LONDON gridge over the river',
+        'Where is the LONDON bridge over the rivwer',
+    ]),
+    ('de', 'Wo steht die älteste Brücke Europas', {'n_words': 2}, [
+        'Wo steht die ältestek Brüdke Europas',
+        'Wo steht die ältese Brkücke Europas',
+        'Wo steht die älteste Brüske Eurpas',
+        'Wo steht die älteste Brükce Eucopas',
+    ]),
+    ('ru', 'Где находится самый старый мост', {'rate': 0.5}, [
+        'Где находитсф самый старый мост',
+        'Где находитсяб самый старый мост',
+        'Где находится самый старый мот',
+        'Где находится самый старый мвст',
+    ]),
+    ('zh', '世界上最古老的桥在哪里', {}, [
+        '世界上最老的桥在哪里',
+        '世界上哪古老的桥在哪里',
+        '界世上最古老的桥在哪里',
+        '世界上最古老的桥世在哪里',
+    ]),
+    ('hi', 'सबसे पुराना पुल कहाँ है', {}, [
+        'सबसे पुारना पुल कहाँ है',
+        'सबसे पुराना रुल कहाँ है',
+        'सबसे पुराना जपुल कहाँ है',
+        'सबसे ुराना पुल कहाँ है',
+    ]),
+    ('ar', 'أين يقع أقدم جسر في العالم', {}, [
+        'أين يق أقدم جسر في العالم',
+        'أين يقع أقدم جسر في فلعالم',
+        'أين يقع أقدم جرس في العالم',
+        'أين ييع أقدم جسر في العالم',
+    ]),
+    ('th', 'สะพานที่เก่าแก่ที่สุดอยู่ที่ไหน', {}, [
+        'สะพาสที่เก่าแก่ที่สุดอยู่ที่ไหน',
+        'สะพานที่เก่าแก่ที่สุศดอยู่ที่ไหน',
+        'สะพานที่เก่าแก่ี่สุดอยู่ที่ไหน',
+        'สะพานที่เก่าแก่ที่สุดอยู่ทีษไหน',
+    ]),
+    ('en', 'WHERE IS THE OLD BRIDGE', {'types': ['substitute', 'insert', 'keyboard']}, [
+        'WHERE IS THE OLD BRIDGD',
+        'WHERE IS THE OLD BRTDGE',
+        'WHERE IS THE OLD BRIuDGE',
+        'WHERE IS THE OLD BRIRGE',
+    ]),
+]
+
+
+@pytest.mark.parametrize("lang, text, settings, expected", PUBLISHED)
+def test_the_variants_are_the_published_ones(lang, text, settings, expected):
+    assert make_typos(text, 4, seed=7, lang=lang, **settings) == expected
+
+
+def test_stable_seed_is_fixed_forever():
+    from mpcl_tevatron.typos.generator import stable_seed
+
+    assert stable_seed(0) == 8493733112532773764 and stable_seed(1, "a") == 17830588005661422861
+
+
+def test_write_typo_copies_returns_the_paths_it_wrote(tmp_path):
+    from mpcl_tevatron.typos.cli import write_typo_copies
+    from mpcl_tevatron.typos.generator import TypoGenerator
+
+    src = tmp_path / "q.tsv"
+    src.write_text("1\tWhat is the capital of Germany\n")
+    written = write_typo_copies(str(src), str(tmp_path / "out"), 2, 0, TypoGenerator(), progress=False)
+    assert written == [str(tmp_path / "out" / "q.typo0.tsv"), str(tmp_path / "out" / "q.typo1.tsv")]
+    assert all(os.path.isfile(p) for p in written)

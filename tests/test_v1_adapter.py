@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
 
-from mpcl_tevatron.arguments import EncoderArguments, TypoArguments
+from mpcl_tevatron.arguments import EncoderArguments, PositivesArguments, TypoArguments
 from mpcl_tevatron.io import InputError, read_train_jsonl
+from mpcl_tevatron.passages import REPEAT, passage_id
 
 from .conftest import run_module
 
@@ -67,7 +69,8 @@ def _dataset(tiny_model_dir, k=3, augment=0.0, epoch=0, uses_typos=True):
 
 def test_dataset_items_carry_k_deterministic_variants_regenerated_per_epoch(tiny_model_dir):
     ds, tok = _dataset(tiny_model_dir)
-    q, passages, typos = ds[1]
+    q, passages, typos, group = ds[1]
+    assert group is None  # one positive, no masking: Tevatron's own sampling
     assert len(passages) == 3 and len(typos) == 3
     assert q["input_ids"][0] == tok.cls_token_id and len(q["input_ids"]) <= 32
     again, _ = _dataset(tiny_model_dir)
@@ -100,7 +103,8 @@ def test_an_objective_that_reads_no_variant_gets_none_yet_augmentation_still_wor
 def test_collator_shapes_and_query_major_typo_order(tiny_model_dir):
     ds, tok = _dataset(tiny_model_dir, k=2)
     features = [ds[i] for i in range(4)]
-    q, p, t = TypoQPCollator(tok, max_q_len=32, max_p_len=16)(features)
+    q, p, t, ids = TypoQPCollator(tok, max_q_len=32, max_p_len=16)(features)
+    assert ids is None
     assert q["input_ids"].shape[0] == 4 and p["input_ids"].shape[0] == 12 and t["input_ids"].shape[0] == 8
     assert t["input_ids"][2].tolist()[:len(features[1][2][0]["input_ids"])] == features[1][2][0]["input_ids"]
     assert q["attention_mask"].shape == q["input_ids"].shape
@@ -122,6 +126,9 @@ def test_tokenize_handles_pre_tokenized_ids(tiny_model_dir):
     (["--loss", "nope"], "known losses: dst, dst_mp, dual_infonce, infonce, mp_infonce"),
     (["--loss", "mp_infonce"], "give --typo_variants >= 1"),
     (["--typo_augment_prob", "2"], "typo_augment_prob must be in [0, 1]"),
+    (["--positives_per_query", "0"], "--positives_per_query must be between 1 and the group size (8), got 0"),
+    (["--positives_per_query", "9"], "--positives_per_query must be between 1 and the group size (8), got 9"),
+    (["--positives_per_query", "2", "--positive_passage_no_shuffle"], "give one or the other"),
 ])
 def test_driver_argument_errors(tmp_path, tiny_model_dir, extra, message):
     proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
@@ -286,3 +293,89 @@ def test_a_loss_written_to_the_upstream_contract_trains_under_the_plugin(tmp_pat
                       tmp_path / "out2", "--train_dir", synthetic / "train", "--do_train", "--loss", "half_infonce",
                       "--loss_kwargs", '{"gamma": 0.3}', env=env, check=False)
     assert proc.returncode == 2 and "half_infonce takes no gamma" in proc.stderr
+    proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                      tmp_path / "out3", "--train_dir", synthetic / "train", "--do_train", "--loss", "half_infonce",
+                      "--train_n_passages", 2, "--positives_per_query", 2, env=env, check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().endswith(
+        "error: --loss half_infonce takes no passage_labels, so it cannot train with --positives_per_query > 1 or "
+        "--mask_false_negatives")
+
+
+MULTI = [{"query": f"where is the city {w} found",
+          "positive_passages": [{"docid": f"{w}-a", "text": f"{w} is found"}, {"docid": f"{w}-b", "text": f"{w} lies"}]
+          [:n_pos], "negative_passages": [{"docid": f"n{i}", "text": f"neg {i}"} for i in range(4)]}
+         for w, n_pos in (("abc", 2), ("north", 1), ("river", 2), ("south", 2))]
+# query 1's negatives: query 0's positive (a false negative) and one more, both drawn into its 2 negative slots
+MULTI[1]["negative_passages"] = [{"docid": "abc-a", "text": "abc is found"}, {"docid": "n1", "text": "neg 1"}]
+
+
+def _multi_dataset(tmp_path, tiny_model_dir, p=2, mask=None, epoch=0):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    groups, _ = read_train_jsonl([_write(tmp_path, [json.dumps(r) for r in MULTI])])
+    data_args = SimpleNamespace(q_max_len=32, p_max_len=16, train_n_passages=4, positive_passage_no_shuffle=False,
+                                negative_passage_no_shuffle=False)
+    trainer = SimpleNamespace(state=SimpleNamespace(epoch=epoch), args=SimpleNamespace(seed=42))
+    positives = PositivesArguments(positives_per_query=p, mask_false_negatives=mask)
+    return TypoTrainDataset(data_args, groups, tok, TypoArguments(typo_variants=0), EncoderArguments(),
+                            trainer=trainer, positives_args=positives), tok
+
+
+def test_several_positives_per_group_with_their_ids(tmp_path, tiny_model_dir):
+    ds, tok = _multi_dataset(tmp_path, tiny_model_dir)
+    q, passages, typos, group = ds[0]
+    assert len(passages) == 4 and sorted(group.positives) == ["abc is found", "abc lies"]
+    assert [p["input_ids"] for p in passages] == [tok(t)["input_ids"] for t in group.passages]
+    _, _, _, single = ds[1]  # one positive for two slots: repeated, the repeat without an id
+    assert single.positives == ["north is found"] * 2 and single.slot_ids[1] == REPEAT
+    later, _ = _multi_dataset(tmp_path, tiny_model_dir, epoch=1)
+    assert later[0][3].positives == group.positives[::-1]  # the next epoch starts at the next positive
+    q, p, t, ids = TypoQPCollator(tok, mask_false_negatives=True)([ds[i] for i in range(4)])
+    assert p["input_ids"].shape[0] == 16 and t is None
+    labels = ids.labels()
+    assert labels.shape == (4, 16) and (labels == 1).sum(dim=1).tolist() == [2, 1, 2, 2]
+    # query 0's positive abc-a sits among query 1's passages when sampled there: not query 0's negative
+    column = [c for c in range(4, 8) if ids.passage_ids[c] == passage_id("docid:abc-a")]
+    assert column and all(labels[0, c] == -1 for c in column) and all(labels[1, c] == 0 for c in column)
+    off = TypoQPCollator(tok, mask_false_negatives=False)([ds[i] for i in range(4)])[3].labels()
+    assert all(off[0, c] == 0 for c in column)
+
+
+@pytest.mark.slow
+def test_train_with_several_positives_and_masking(tmp_path, tiny_model_dir):
+    d = tmp_path / "train"
+    d.mkdir()
+    rows = [dict(r, query=r["query"] + f" {i}") for i in range(4) for r in MULTI]
+    _write(d, [json.dumps(r) for r in rows])
+    proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+                      tmp_path / "out", "--train_dir", d, "--do_train", "--loss", "dst_mp", "--typo_variants", 2,
+                      "--positives_per_query", 2, "--per_device_train_batch_size", 4, "--train_n_passages", 4,
+                      "--max_steps", 3, "--q_max_len", 16, "--p_max_len", 16, "--save_strategy", "no",
+                      "--report_to", "none", "--dataset_proc_num", 1, "--use_cpu", "--logging_steps", 1)
+    assert (tmp_path / "out" / "mpcl_config.json").exists() and "'loss'" in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize("pooling, expected", [
+    ({"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}, "mean"),  # sentence-transformers <= 5
+    ({"pooling_mode_cls_token": True}, "cls"),
+    ({"pooling_mode": "mean"}, "mean"),  # sentence-transformers 6
+    ({"pooling_mode": "cls"}, "cls"),
+    ({"pooling_mode": "max"}, "pooling ['max'] is not supported"),
+    ({"pooling_mode_max_tokens": True}, "pooling ['pooling_mode_max_tokens'] is not supported"),
+])
+def test_sentence_transformers_pooling_in_both_formats(tmp_path, pooling, expected):
+    from mpcl_tevatron.encoder_config import EncoderConfig
+
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"embedding_dimension": 8, **pooling}))
+    (tmp_path / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
+    if expected in ("mean", "cls"):
+        config = EncoderConfig.from_sentence_transformers(str(tmp_path))
+        assert config.pooling == expected and config.normalize
+    else:
+        with pytest.raises(ValueError, match=re.escape(expected)):
+            EncoderConfig.from_sentence_transformers(str(tmp_path))

@@ -10,9 +10,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from mpcl_tevatron.arguments import TypoArguments
+from mpcl_tevatron.arguments import PositivesArguments, TypoArguments
 from mpcl_tevatron.evaluation import evaluate, read_qrels, read_run
 from mpcl_tevatron.losses import get_loss
+from mpcl_tevatron.passages import REPEAT, passage_id
 
 from .conftest import run_module
 
@@ -37,7 +38,8 @@ def _dataset(synthetic, k=3, augment=0.0, epoch=0, prefix="query: ", uses_typos=
 
 
 def test_dataset_items_carry_k_prefixed_deterministic_variants(synthetic):
-    query, documents, typos = _dataset(synthetic)[1]
+    query, documents, typos, group = _dataset(synthetic)[1]
+    assert group is None  # one positive, no masking: v2's own sampling
     assert query[0] == "query: where is the " + query[0].split()[-2] + " found" and len(documents) == 2
     assert len(typos) == 3 and all(t.startswith("query: ") and t != query[0] for t in typos)
     assert _dataset(synthetic)[1][2] == typos  # same seed, same epoch: same variants
@@ -58,12 +60,13 @@ def test_collator_tokenizes_typo_queries_as_v2_tokenizes_queries(synthetic, tiny
     ds = _dataset(synthetic, k=2, prefix="")
     features = [ds[i] for i in range(4)]
     collator = TypoTrainCollator(ds.data_args, tok)
-    q, p, t = collator(features)
+    q, p, t, ids = collator(features)
+    assert ids is None
     assert q["input_ids"].shape[0] == 4 and p["input_ids"].shape[0] == 8 and t["input_ids"].shape[0] == 8
     again = collator.tokenize_queries([f[0][0] for f in features])
     assert torch.equal(again["input_ids"], q["input_ids"]) and torch.equal(again["attention_mask"],
                                                                            q["attention_mask"])
-    assert collator([(f[0], f[1], []) for f in features])[2] is None
+    assert collator([(f[0], f[1], [], None) for f in features])[2] is None
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.05])
@@ -138,3 +141,62 @@ def test_v2_driver_rejects_grad_cache_and_unknown_loss(tmp_path, tiny_model_dir)
         proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
                           tmp_path / "out", "--dataset_path", "x.jsonl", *flags, check=False)
         assert proc.returncode == 2 and message in proc.stderr
+
+
+def _multi_files(tmp_path):
+    """v2's two formats, the same 4 queries: legacy (passages inline) and docid (a corpus). Query 0 has 2
+    positives, query 1 one; query 1's negatives hold query 0's first positive (a false negative)."""
+    docs = {f"{w}-{x}": f"{w} {x} text" for w in "abcd" for x in "pq"}
+    rows = [{"query_id": f"q{i}", "query": f"where is {w}", "pos": [f"{w}-p", f"{w}-q"][: 1 if i == 1 else 2],
+             "neg": ["a-p", "c-q"] if i == 1 else [f"{v}-q" for v in "abcd" if v != w][:2]}
+            for i, w in enumerate("abcd")]
+    legacy, docid, corpus = tmp_path / "legacy.jsonl", tmp_path / "docid.jsonl", tmp_path / "corpus.jsonl"
+    legacy.write_text("".join(json.dumps({"query_id": r["query_id"], "query": r["query"],
+                                          "positive_passages": [{"docid": d, "text": docs[d]}
+                                                                for d in r["pos"]],
+                                          "negative_passages": [{"docid": d, "text": docs[d]}
+                                                                for d in r["neg"]]}) + "\n" for r in rows))
+    docid.write_text("".join(json.dumps({"query_id": r["query_id"], "query_text": r["query"],
+                                         "positive_document_ids": r["pos"], "negative_document_ids": r["neg"]})
+                             + "\n" for r in rows))
+    corpus.write_text("".join(json.dumps({"docid": d, "text": t}) + "\n" for d, t in docs.items()))
+    return legacy, docid, corpus
+
+
+@pytest.mark.parametrize("layout", ["legacy", "docid"])
+def test_several_positives_per_group_in_both_v2_formats(tmp_path, tiny_model_dir, layout):
+    from transformers import AutoTokenizer
+
+    from mpcl_tevatron.adapters.v2 import TypoTrainCollator, TypoTrainDataset
+
+    legacy, docid, corpus = _multi_files(tmp_path)
+    extra = {"dataset_path": str(legacy)} if layout == "legacy" else {"dataset_path": str(docid),
+                                                                      "corpus_name": "json",
+                                                                      "corpus_path": str(corpus)}
+    data_args = _data_args(train_group_size=4, passage_prefix="passage: ", **extra)
+    ds = TypoTrainDataset(data_args, TypoArguments(typo_variants=0),
+                          positives_args=PositivesArguments(positives_per_query=2))
+    ds.set_trainer(SimpleNamespace(state=SimpleNamespace(epoch=0), args=SimpleNamespace(seed=42)))
+    query, documents, typos, group = ds[0]
+    texts = [d[0] for d in documents]
+    assert len(texts) == 4 and sorted(texts[:2]) == ["passage: a p text", "passage: a q text"]
+    assert group.slot_ids[:2] == [passage_id(f"docid:{t.split()[1]}-{t.split()[2]}") for t in texts[:2]]
+    single = ds[1][3]
+    assert single.slot_ids[1] == REPEAT and ds[1][1][0] == ds[1][1][1]
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    q, p, t, ids = TypoTrainCollator(data_args, tok, mask_false_negatives=True)([ds[i] for i in range(4)])
+    labels = ids.labels()
+    assert p["input_ids"].shape[0] == 16 and (labels == 1).sum(dim=1).tolist() == [2, 1, 2, 2]
+    false_negative = [c for c in range(4, 8) if ids.passage_ids[c] == passage_id("docid:a-p")]
+    assert false_negative and all(labels[0, c] == -1 and labels[1, c] == 0 for c in false_negative)
+
+
+@pytest.mark.slow
+def test_v2_trains_with_several_positives(tmp_path, tiny_model_dir):
+    legacy, _, _ = _multi_files(tmp_path)
+    run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+               tmp_path / "model", "--dataset_path", legacy, "--loss", "mp_infonce", "--typo_variants", 2,
+               "--positives_per_query", 2, "--pooling", "mean", "--train_group_size", 3,
+               "--per_device_train_batch_size", 4, "--max_steps", 2, "--query_max_len", 16,
+               "--passage_max_len", 16, "--save_strategy", "no", "--report_to", "none", "--use_cpu")
+    assert (tmp_path / "model" / "mpcl_config.json").exists()

@@ -209,3 +209,157 @@ def test_build_cli_bad_input_is_one_line_rc_2_and_no_output(tmp_path, case):
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"error: {data / 'en.json'}: {message}")
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def _multi_answer_squad(tmp_path):
+    """Two paragraphs; q1's two answers lie in different sentences, q2's one answer crosses a sentence break,
+    q3 has one answer in one sentence."""
+    context = "The old bridge is in Lyon. It was built in 1850. Romans built the first one."
+    s2 = context.index("It was")
+    s3 = context.index("Romans")
+    path = tmp_path / "multi.json"
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [
+        {"context": context, "qas": [
+            {"id": "q1", "question": "Who built a bridge?",
+             "answers": [{"text": "1850", "answer_start": context.index("1850")},
+                         {"text": "Romans", "answer_start": s3}]},
+            {"id": "q2", "question": "Where is it, and when was it built?",
+             "answers": [{"text": "Lyon. It was built", "answer_start": context.index("Lyon")}]},
+            {"id": "q3", "question": "Where is the bridge?",
+             "answers": [{"text": "Lyon", "answer_start": context.index("Lyon")}]}]},
+        {"context": "Paris has a tower. It is tall.", "qas": []}]}]}))
+    return str(path), s2, s3
+
+
+def test_every_sentence_an_answer_touches_is_a_positive_when_asked(tmp_path):
+    from mpcl_tevatron.xmrc.build import read_train_source
+    from mpcl_tevatron.xmrc.segmenter import segment
+
+    path, _, _ = _multi_answer_squad(tmp_path)
+    m = load_squad(path, "en", segmenter=lambda t: segment(t, "en"))
+    assert m.qrels["q1"] == {"en-0-0-1": 1} and m.answer_sentences["q1"] == ["en-0-0-1", "en-0-0-2"]
+    assert m.answer_sentences["q2"] == ["en-0-0-0", "en-0-0-1"] and m.answer_sentences["q3"] == ["en-0-0-0"]
+    one = {g["query_id"]: g for g in build_train_groups(m)}
+    assert [len(g["positive_passages"]) for g in one.values()] == [1, 1, 1]  # the default: one, as published
+    groups = {g["query_id"]: g for g in build_train_groups(m, all_answer_sentences=True)}
+    assert [p["docid"] for p in groups["q1"]["positive_passages"]] == ["en-0-0-1", "en-0-0-2"]
+    assert [p["text"] for p in groups["q1"]["positive_passages"]] == ["It was built in 1850.",
+                                                                      "Romans built the first one."]
+    # a positive is never also a negative; the other paragraph's sentences follow the paragraph's own
+    assert [n["docid"] for n in groups["q1"]["negative_passages"]] == ["en-0-0-0", "en-0-1-0", "en-0-1-1"]
+    assert len(groups["q3"]["positive_passages"]) == 1
+    assert read_train_source(f"squad:{path}") == list(groups.values())  # a user's file, offline
+
+
+@needs_xquad
+def test_xquad_r_training_groups_keep_one_positive_and_one_question_has_two_answer_sentences():
+    en = load_squad(os.path.join(SHARED, "en.json"), "en")
+    train = en.subset(split_articles(48)[0])
+    assert all(len(g["positive_passages"]) == 1 for g in build_train_groups(train))
+    several = [g for g in build_train_groups(train, all_answer_sentences=True) if len(g["positive_passages"]) > 1]
+    assert len(several) == 1 and len(several[0]["positive_passages"]) == 2  # 1 of 536: too few to measure P > 1
+
+
+BAD_SQUAD_READS = {
+    "no answer_start": ({"answers": [{"text": "One"}]}, "question q: answer_start None is not an integer"),
+    "answer_start true": ({"answers": [{"text": "One", "answer_start": True}]},
+                          "question q: answer_start True is not an integer"),
+    "second answer's start as text": ({"answers": [{"text": "One", "answer_start": 0},
+                                                   {"text": "Two", "answer_start": "5"}]},
+                                      "question q: answer_start '5' is not an integer"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SQUAD_READS))
+def test_a_malformed_answer_names_the_file_and_question(tmp_path, case):
+    qa, message = BAD_SQUAD_READS[case]
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "One. Two.", "sentence_breaks": [[0, 4], [5, 9]],
+                                                          "qas": [dict(qa, id="q", question="One?")]}]}]}))
+    with pytest.raises(InputError) as err:
+        load_squad(str(path), "xx")
+    assert str(err.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"a": {"paragraphs": []}}, "'data' holds no article"),  # a dict, not a list of articles
+    (["not an article"], "article 0 has no 'paragraphs' list"),
+    ([{"paragraphs": {"context": "x"}}], "article 0 has no 'paragraphs' list"),
+])
+def test_squad_shapes_other_than_a_list_of_articles_are_refused(tmp_path, data, message):
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"data": data}))
+    with pytest.raises(InputError) as err:
+        load_squad(str(path), "xx")
+    assert str(err.value) == f"{path}: {message}"
+
+
+def test_squad_paragraph_edge_cases(tmp_path):
+    """A paragraph without questions or without context loads; an unanswered question does not stop the ones
+    after it; with ignore_breaks the segmenter replaces LAReQA's breaks; without breaks or a segmenter, an error."""
+    from mpcl_tevatron.xmrc.segmenter import segment
+
+    para = {"context": "One two. Three four.", "sentence_breaks": [[0, 20]], "qas": [
+        {"id": "none", "question": "Why?", "answers": []},
+        {"id": "ok", "question": "Three?", "answers": [{"answer_start": 9, "text": "Three"}]}]}
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [para, {"sentence_breaks": []}, {"context": "",
+                                                                                          "sentence_breaks": []}]}]}))
+    m = load_squad(str(path), "xx")
+    assert [q for q, _ in m.queries] == ["ok"] and m.problems == [("none", "no answer")]
+    assert [c.text for c in m.candidates] == ["One two. Three four."] and m.qrels["ok"] == {"xx-0-0-0": 1}
+    split = load_squad(str(path), "xx", segmenter=lambda t: segment(t, "en"), ignore_breaks=True)
+    assert [c.text for c in split.candidates] == ["One two.", "Three four."] and split.qrels["ok"] == {"xx-0-0-1": 1}
+    del para["sentence_breaks"]
+    path.write_text(json.dumps({"data": [{"paragraphs": [para]}]}))
+    with pytest.raises(InputError, match="paragraph 0/0 has no sentence_breaks and no segmenter was given"):
+        load_squad(str(path), "xx")
+
+
+def _tiny_xquad(tmp_path):
+    """A 2-article XQuAD-R-shaped folder (en, de): article 0 trains, article 1 is evaluated. LAReQA's breaks
+    keep each paragraph whole; the segmenter splits it in two."""
+    d = tmp_path / "tiny"
+    d.mkdir()
+    texts = {"en": ["The old bridge stands in Lyon. Romans built it long ago.",
+                    "The tall tower stands in Paris. Engineers built it quickly."],
+             "de": ["Die alte Brücke steht in Lyon. Römer bauten sie vor langer Zeit.",
+                    "Der hohe Turm steht in Paris. Ingenieure bauten ihn schnell."]}
+    for lang, contexts in texts.items():
+        articles = []
+        for a, context in enumerate(contexts):
+            second = context.index(". ") + 2
+            articles.append({"title": str(a), "paragraphs": [{
+                "context": context, "sentence_breaks": [[0, len(context)]],
+                "qas": [{"id": f"q{a}a", "question": "Where does it stand in the old city?",
+                         "answers": [{"text": "x", "answer_start": 4}]},
+                        {"id": f"q{a}b", "question": "Who built the famous old thing?",
+                         "answers": [{"text": "x", "answer_start": second}]},
+                        {"id": f"q{a}c", "question": "Unanswerable question here?", "answers": []}]}]})
+        (d / f"{lang}.json").write_text(json.dumps({"data": articles}, ensure_ascii=False), encoding="utf-8")
+    return d
+
+
+def test_build_from_a_constructed_folder(tmp_path):
+    """Candidates are sentences alone unless asked; --own_segmenter replaces LAReQA's breaks; each severity's
+    settings reach its generator (r50 edits half the eligible words, w1 one); problems are listed by id."""
+    data = _tiny_xquad(tmp_path)
+    m = build(str(data), str(tmp_path / "lareqa"), langs=["de"], copies=1, severities=["w1", "r50"], progress=False)
+    corpus = [json.loads(l)["text"] for l in open(tmp_path / "lareqa" / "de" / "corpus.jsonl", encoding="utf-8")]
+    assert corpus == ["Der hohe Turm steht in Paris. Ingenieure bauten ihn schnell."]  # the breaks' one sentence
+    assert m["languages"]["de"]["problems"] == [{"id": "q0c", "reason": "no answer"},
+                                                {"id": "q1c", "reason": "no answer"}]
+    own = build(str(data), str(tmp_path / "own"), langs=["de"], copies=1, severities=["w1", "r50"], progress=False,
+                own_segmenter=True)
+    corpus = [json.loads(l)["text"] for l in open(tmp_path / "own" / "de" / "corpus.jsonl", encoding="utf-8")]
+    assert corpus == ["Der hohe Turm steht in Paris.", "Ingenieure bauten ihn schnell."]
+    assert own["languages"]["de"]["candidates"] == 2
+    queries = [json.loads(l)["query"] for l in open(tmp_path / "own" / "de" / "queries.jsonl", encoding="utf-8")]
+
+    def edited(severity):
+        path = tmp_path / "own" / "de" / "typos" / severity / "queries.typo0.jsonl"
+        copies = [json.loads(l)["query"] for l in open(path, encoding="utf-8")]
+        return [sum(a != b for a, b in zip(q.split(), c.split())) for q, c in zip(queries, copies)]
+    assert edited("w1") == [1, 1] and edited("r50") == [3, 3]  # 6 eligible words each: one, and half
+    train = [json.loads(l) for l in open(tmp_path / "own" / "train" / "train.jsonl")]
+    assert [g["query_id"] for g in train] == ["q0a", "q0b"] and own["train"] == {"lang": "en", "groups": 2}

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from mpcl_tevatron.io import InputError
 from mpcl_tevatron.xmrc.recipe import main
 
 from .conftest import ROOT, SHARED, needs_xquad
@@ -177,3 +178,23 @@ def test_killing_the_recipe_kills_its_training_child(tmp_path, tiny_model_dir):
     for pid in left:  # never leave a stray trainer behind, whatever the outcome
         os.kill(pid, signal.SIGKILL)
     assert not left
+
+
+def test_a_folder_made_before_a_setting_existed_resumes_at_its_default(tmp_path, capsys):
+    """settings.json written before --positives_per_query existed: a rerun at the default is the same run; one
+    asking for P = 2 is refused."""
+    from mpcl_tevatron.xmrc.recipe import LATER_SETTINGS, Recipe, parse_args
+
+    out = tmp_path / "run"
+    Recipe(parse_args(["--out", str(out)])).pin_settings()
+    settings = json.load(open(out / "settings.json"))
+    assert settings["positives_per_query"] == 1 and settings["mask_false_negatives"] is None
+    for key in LATER_SETTINGS:
+        del settings[key]
+    (out / "settings.json").write_text(json.dumps(settings))
+    Recipe(parse_args(["--out", str(out)])).pin_settings()  # no error
+    with pytest.raises(InputError, match="positives_per_query"):
+        Recipe(parse_args(["--out", str(out), "--positives_per_query", "2"])).pin_settings()
+    with pytest.raises(SystemExit):
+        parse_args(["--out", str(out), "--positives_per_query", "3"])  # more than --train_n_passages (2)
+    assert "--positives_per_query must be between 1 and --train_n_passages (2)" in capsys.readouterr().err

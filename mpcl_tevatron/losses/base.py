@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 
 class TypoObjective(nn.Module):
-    """An objective called as ``loss(q_reps, p_reps, typo_q_reps)`` returning a scalar.
+    """An objective called as ``loss(q_reps, p_reps, typo_q_reps, passage_labels=None)`` returning a scalar.
 
     Inputs (representations of the whole, possibly cross-device, batch):
         q_reps: [B, d] clean queries.
@@ -16,6 +16,11 @@ class TypoObjective(nn.Module):
             (Tevatron's layout).
         typo_q_reps: [B * K, d] typo'd queries, query-major (row ``i*K + k`` is variant k of query i), or
             None for objectives that do not use them.
+        passage_labels: [B, B * n_passages] int8, or None: which passages are each query's positives (1),
+            negatives (0) or neither (-1), from ``passages.PassageIds.labels`` (``--positives_per_query``,
+            ``--mask_false_negatives``). None: one positive per query, row 0 of its group (Tevatron's InfoNCE,
+            bit for bit). Every objective's passage-retrieval term reads it (``functional.passage_retrieval``);
+            the terms anchored on a positive passage (query retrieval) keep row 0 of each group.
 
     Hyperparameters: ``n_passages`` (passages per query, 1 positive + hard negatives; default 8), the one
     every objective takes, as in the upstream registry's contract (``cls(n_passages=..., **loss_kwargs)``);
@@ -45,12 +50,16 @@ class TypoObjective(nn.Module):
         names = [n for n in ("n_passages", "gamma", "beta", "sigma", "temperature") if hasattr(self, n)]
         return ", ".join(f"{n}={getattr(self, n)}" for n in names)
 
-    def check(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor]) -> int:
+    def check(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor],
+              passage_labels: Optional[Tensor] = None) -> int:
         """Validate shapes; return K (variants per query, 0 when none are given)."""
         b = q_reps.size(0)
         if p_reps.size(0) != b * self.n_passages:
             raise ValueError(f"{self.loss_name}: p_reps has {p_reps.size(0)} rows; expected B * n_passages = "
                              f"{b} * {self.n_passages}")
+        if passage_labels is not None and tuple(passage_labels.shape) != (b, p_reps.size(0)):
+            raise ValueError(f"{self.loss_name}: passage_labels is {tuple(passage_labels.shape)}; expected "
+                             f"[B, B * n_passages] = [{b}, {p_reps.size(0)}]")
         if typo_q_reps is None or typo_q_reps.size(0) == 0:
             if self.uses_typos:
                 raise ValueError(f"{self.loss_name} needs typo'd query representations (--typo_variants >= 1)")

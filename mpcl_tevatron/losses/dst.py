@@ -39,13 +39,14 @@ class DualSelfTeaching(DualInfoNCE):
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.temperature = temperature
 
-    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
-        k = self.check(q_reps, p_reps, typo_q_reps)
+    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None,
+                passage_labels: Optional[Tensor] = None) -> Tensor:
+        k = self.check(q_reps, p_reps, typo_q_reps, passage_labels)
         # Two score matrices serve every term: the clean and the typo'd queries against the batch's passages.
         # Passage-to-query scores are their transposes, so no product is taken twice.
         qp = q_reps @ p_reps.T  # [B, B*n]
         tp = typo_q_reps @ p_reps.T  # [B*K, B*n], row i*K + j: variant j of query i
-        dual = self.dual_learning(qp, tp[:, :: self.n_passages], k)
+        dual = self.dual_learning(qp, tp[:, :: self.n_passages], k, passage_labels)
         return (1 - self.beta) * dual + self.beta * self.self_teaching(qp, tp, k)
 
     def self_teaching(self, qp: Tensor, tp: Tensor, k: int) -> Tensor:

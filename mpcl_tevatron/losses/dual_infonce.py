@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .base import TypoObjective
-from .functional import strided_targets
+from .functional import passage_retrieval, strided_targets
 from .registry import register_loss
 
 
@@ -29,19 +29,22 @@ class DualInfoNCE(TypoObjective):
         super().__init__(n_passages)
         self.gamma = self.check_weight("gamma", gamma)
 
-    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
-        k = self.check(q_reps, p_reps, typo_q_reps if self.uses_typos else None)
+    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None,
+                passage_labels: Optional[Tensor] = None) -> Tensor:
+        k = self.check(q_reps, p_reps, typo_q_reps if self.uses_typos else None, passage_labels)
         qp = q_reps @ p_reps.T  # [B, B*n]
         # the typo'd queries against the positive passages only: all that query retrieval reads of them
         positive_tp = typo_q_reps @ self.positive_passages(p_reps).T if k else None  # [B*K, B]
-        return self.dual_learning(qp, positive_tp, k)
+        return self.dual_learning(qp, positive_tp, k, passage_labels)
 
-    def dual_learning(self, qp: Tensor, positive_tp: Optional[Tensor], k: int) -> Tensor:
+    def dual_learning(self, qp: Tensor, positive_tp: Optional[Tensor], k: int,
+                      passage_labels: Optional[Tensor] = None) -> Tensor:
         """:math:`(1-\\gamma)\\,\\mathrm{CE}(q \\to p) + \\gamma\\,` query retrieval, from the scores of the
         clean queries against every passage (``qp`` [B, B*n]) and of the typo'd queries against the positive
-        passages (``positive_tp`` [B*K, B], row ``i*K + j`` variant j of query i; None when K = 0)."""
-        target = strided_targets(qp.size(0), self.n_passages, device=qp.device)
-        return ((1 - self.gamma) * F.cross_entropy(qp, target)
+        passages (``positive_tp`` [B*K, B], row ``i*K + j`` variant j of query i; None when K = 0). With
+        ``passage_labels`` the passage-retrieval term has several positives per query; query retrieval is
+        anchored on row 0 of each group (the query's first positive) either way."""
+        return ((1 - self.gamma) * passage_retrieval(qp, self.n_passages, passage_labels)
                 + self.gamma * self.query_retrieval(qp[:, :: self.n_passages].T, positive_tp, k))
 
     def query_retrieval(self, positive_q: Tensor, positive_tp: Optional[Tensor], k: int) -> Tensor:

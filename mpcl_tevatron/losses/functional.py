@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -45,18 +46,22 @@ def multi_positive_infonce(scores: Tensor, positive_mask: Tensor, reduction: str
     return _reduce(per_row, reduction)
 
 
-def passage_retrieval_ce(q_reps: Tensor, p_reps: Tensor, n_passages: int) -> Tensor:
-    """Tevatron's InfoNCE: query i retrieves passage ``i * n_passages`` among all in-batch passages
-    (its own hard negatives and every other query's passages)."""
-    scores = q_reps @ p_reps.T
-    return F.cross_entropy(scores, strided_targets(scores.size(0), n_passages, device=scores.device))
+def passage_retrieval(scores: Tensor, n_passages: int, passage_labels: Optional[Tensor] = None,
+                      k: int = 1) -> Tensor:
+    """InfoNCE of queries over the batch's passages (``scores`` [B*k, B*n]; ``k`` consecutive rows per query,
+    its typo'd variants when k > 1, all sharing its positives).
 
-
-def typo_passage_retrieval_ce(typo_q_reps: Tensor, p_reps: Tensor, n_passages: int, k: int) -> Tensor:
-    """InfoNCE of every typo'd query (row ``i*k + j`` is variant j of query i) for its query's positive."""
-    scores = typo_q_reps @ p_reps.T
-    target = torch.arange(scores.size(0), device=scores.device).div(k, rounding_mode="floor") * n_passages
-    return F.cross_entropy(scores, target)
+    Without ``passage_labels``, Tevatron's single-positive InfoNCE: the row(s) of query i retrieve passage
+    ``i * n_passages`` among every in-batch passage (cross-entropy). With them ([B, B*n] int8 from
+    ``passages.PassageIds.labels``: 1 positive, 0 negative, -1 ignored), ``multi_positive_infonce``: each of
+    the query's positives competes with its negatives only, and ignored columns (repeated positives, false
+    negatives) count as neither."""
+    if passage_labels is None:
+        target = (strided_targets(scores.size(0), n_passages, device=scores.device) if k == 1 else
+                  torch.arange(scores.size(0), device=scores.device).div(k, rounding_mode="floor") * n_passages)
+        return F.cross_entropy(scores, target)
+    labels = passage_labels if k == 1 else passage_labels.repeat_interleave(k, dim=0)
+    return multi_positive_infonce(scores.masked_fill(labels < 0, torch.finfo(scores.dtype).min), labels > 0)
 
 
 @functools.lru_cache(maxsize=64)

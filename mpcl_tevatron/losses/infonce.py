@@ -5,7 +5,7 @@ from typing import Optional
 from torch import Tensor
 
 from .base import TypoObjective
-from .functional import passage_retrieval_ce
+from .functional import passage_retrieval
 from .registry import register_loss
 
 
@@ -19,8 +19,12 @@ class InfoNCE(TypoObjective):
     over in-batch and hard negatives. Typo'd variants are not used by the formula; with
     ``--typo_augment_prob p`` the dataset replaces each query by one of its variants with probability p
     (DR + augmentation, "DR+Aug" in the typo-robustness papers).
+
+    With ``passage_labels`` (several positives per query, ``--positives_per_query``), the term is
+    ``functional.multi_positive_infonce`` over each query's positives; without, the formula above.
     """
 
-    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
-        self.check(q_reps, p_reps, None)
-        return passage_retrieval_ce(q_reps, p_reps, self.n_passages)
+    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None,
+                passage_labels: Optional[Tensor] = None) -> Tensor:
+        self.check(q_reps, p_reps, None, passage_labels)
+        return passage_retrieval(q_reps @ p_reps.T, self.n_passages, passage_labels)

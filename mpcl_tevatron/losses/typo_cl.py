@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .base import TypoObjective
-from .functional import passage_retrieval_ce, typo_passage_retrieval_ce
+from .functional import passage_retrieval
 from .registry import register_loss
 
 
@@ -26,10 +26,11 @@ class TypoContrastive(TypoObjective):
 
     uses_typos = True
 
-    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None) -> Tensor:
-        k = self.check(q_reps, p_reps, typo_q_reps)
-        return (passage_retrieval_ce(q_reps, p_reps, self.n_passages)
-                + typo_passage_retrieval_ce(typo_q_reps, p_reps, self.n_passages, k)
+    def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None,
+                passage_labels: Optional[Tensor] = None) -> Tensor:
+        k = self.check(q_reps, p_reps, typo_q_reps, passage_labels)
+        return (passage_retrieval(q_reps @ p_reps.T, self.n_passages, passage_labels)
+                + passage_retrieval(typo_q_reps @ p_reps.T, self.n_passages, passage_labels, k=k)
                 + self.alignment(q_reps, typo_q_reps, k))
 
     def alignment(self, q_reps: Tensor, typo_q_reps: Tensor, k: int) -> Tensor:

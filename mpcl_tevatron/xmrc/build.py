@@ -150,11 +150,13 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
 
 
 def read_train_source(source: str) -> List[dict]:
-    """A full-size training set, for users with a network (not reachable here, so not tested here):
+    """A training set in place of XQuAD-R's English half (a local SQuAD file works offline; URLs and hub names
+    need a network):
 
     - ``squad:<path or URL>``: a SQuAD v1.1-format file (e.g. SQuAD train,
       https://rajpurkar.github.io/SQuAD-explorer/dataset/train-v1.1.json), every article, sentences from the
-      plugin's segmenter, hard negatives from the same paragraph and article;
+      plugin's segmenter, every sentence an answer touches a positive (several when a question's answers lie
+      in different sentences: ``--positives_per_query``), hard negatives from the same paragraph and article;
     - a Hugging Face dataset name in Tevatron's train format (e.g. ``Tevatron/msmarco-passage``).
     """
     if source.startswith("squad:"):
@@ -168,7 +170,8 @@ def read_train_source(source: str) -> List[dict]:
                 with urllib.request.urlopen(location) as response, atomic_open(local, "wb") as f:
                     shutil.copyfileobj(response, f)
             location = local
-        return build_train_groups(load_squad(location, "en", segmenter=lambda t: segment(t, "en")))
+        return build_train_groups(load_squad(location, "en", segmenter=lambda t: segment(t, "en")),
+                                  all_answer_sentences=True)
     import datasets
     rows = datasets.load_dataset(source, split="train")
     return [{"query_id": str(r.get("query_id", i)), "query": r["query"],

@@ -77,6 +77,14 @@ def parse_args(argv=None):
     p.add_argument("--batch_size", type=int, default=16)
     p.add_argument("--train_n_passages", type=int, default=2, help="positive + hard negatives per question")
     p.add_argument("--typo_variants", type=int, default=4)
+    p.add_argument("--train_source", default=None,
+                   help="train on this instead of XQuAD-R's English training articles: squad:<SQuAD-format file "
+                   "or URL> (every sentence an answer touches is a positive, for --positives_per_query) or a "
+                   "Hugging Face dataset in Tevatron's train format (network)")
+    p.add_argument("--positives_per_query", type=int, default=1,
+                   help="positive passages per training group (the train driver's flag; default 1, Tevatron's)")
+    p.add_argument("--mask_false_negatives", choices=["on", "off"], default=None,
+                   help="the train driver's --mask_false_negatives (default: on when --positives_per_query > 1)")
     p.add_argument("--learning_rate", type=float, default=2e-5, help="default 2e-5, chosen on the dev split")
     p.add_argument("--train_word_embeddings", action="store_true",
                    help="also train the word-embedding table (frozen by default: 250k rows, slow on a CPU)")
@@ -101,10 +109,16 @@ def parse_args(argv=None):
         p.error(f"--pivot {args.pivot} must be one of --langs")
     if args.split == "all" and args.objectives:
         p.error("--split all evaluates on the training articles too: zero-shot rows only (--objectives with none)")
+    if not 1 <= args.positives_per_query <= args.train_n_passages:
+        p.error(f"--positives_per_query must be between 1 and --train_n_passages ({args.train_n_passages})")
     if args.temperature <= 0:
         p.error(f"--temperature must be > 0, got {args.temperature}")
     args.precision = resolve_precision(args.precision)  # settings.json records what ran, not "auto"
     return args
+
+
+#: settings added after output folders were first made, with the value those folders ran with
+LATER_SETTINGS = {"positives_per_query": 1, "mask_false_negatives": None, "train_source": None}
 
 
 class Recipe:
@@ -125,7 +139,9 @@ class Recipe:
         path = os.path.join(self.out, "settings.json")
         if os.path.isfile(path):
             old = json.load(open(path))
-            changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+            # a folder made before a setting existed ran with its default
+            changed = {k: (old.get(k, LATER_SETTINGS.get(k)), v) for k, v in settings.items()
+                       if old.get(k, LATER_SETTINGS.get(k)) != v}
             if changed:
                 raise InputError(f"{self.out} was made with other settings {changed}; use another --out")
         else:
@@ -148,7 +164,7 @@ class Recipe:
         shutil.rmtree(tmp, ignore_errors=True)
         a = self.args
         build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities,
-              split=a.split, candidate_text=a.candidate_text)
+              split=a.split, candidate_text=a.candidate_text, train_source=a.train_source)
         self._write_encode_inputs(tmp)
         os.replace(tmp, self.data)
         self.timed("build", time.time() - t)
@@ -205,7 +221,9 @@ class Recipe:
              "--max_steps", a.max_steps, "--learning_rate", a.learning_rate, "--warmup_ratio", 0.1,
              "--save_strategy", "no", "--report_to", "none", "--logging_steps", 10, "--use_cpu",
              *([] if a.train_word_embeddings else ["--freeze_word_embeddings"]),
-             *self.steps.precision_flags(a.precision, "train"))
+             *self.steps.precision_flags(a.precision, "train"),
+             *(["--positives_per_query", a.positives_per_query] if a.positives_per_query != 1 else []),
+             *(["--mask_false_negatives", a.mask_false_negatives == "on"] if a.mask_false_negatives else []))
         os.replace(tmp, final)
         self.timed(f"train/{run_name(objective, seed)}", time.time() - t, steps=a.max_steps)
         return final

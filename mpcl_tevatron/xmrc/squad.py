@@ -29,6 +29,9 @@ class MRCSet:
     candidates: List[Candidate] = field(default_factory=list)
     qrels: Dict[str, Dict[str, int]] = field(default_factory=dict)  # qid -> {docid: 1}
     query_article: Dict[str, int] = field(default_factory=dict)
+    # qid -> every sentence an answer span touches (several when answers fall in different sentences or one
+    # crosses a sentence break), the qrels' sentence first
+    answer_sentences: Dict[str, List[str]] = field(default_factory=dict)
     problems: List[Tuple[str, str]] = field(default_factory=list)
 
     def subset(self, articles) -> "MRCSet":
@@ -39,6 +42,7 @@ class MRCSet:
         out.queries = [(q, t) for q, t in self.queries if self.query_article[q] in keep]
         out.qrels = {q: self.qrels[q] for q, _ in out.queries}
         out.query_article = {q: self.query_article[q] for q, _ in out.queries}
+        out.answer_sentences = {q: self.answer_sentences[q] for q, _ in out.queries if q in self.answer_sentences}
         return out
 
 
@@ -77,6 +81,8 @@ def load_squad(path: str, lang: str, segmenter=None, ignore_breaks: bool = False
                 out.queries.append((qid, question))
                 out.qrels[qid] = {ids[answer]: 1}
                 out.query_article[qid] = a
+                touched = _touched_sentences(qa, spans, f"{path}: question {qid}")
+                out.answer_sentences[qid] = [ids[answer]] + [ids[s] for s in touched if s != answer]
     return out
 
 
@@ -101,13 +107,25 @@ def read_squad_articles(path: str) -> list:
 
 
 def _answer_sentence(qa: dict, spans, where: str) -> Optional[int]:
-    start = qa["answers"][0].get("answer_start", -1)
+    start = qa["answers"][0].get("answer_start")  # missing: an error, not "in no sentence"
     if isinstance(start, bool) or not isinstance(start, int):
         raise InputError(f"{where}: answer_start {start!r} is not an integer")
     for s, (b, e) in enumerate(spans):
         if b <= start < e:
             return s
     return None
+
+
+def _touched_sentences(qa: dict, spans, where: str) -> List[int]:
+    """Every sentence (in order) that overlaps the span of one of the question's answers."""
+    touched = set()
+    for answer in qa["answers"]:
+        start, text = answer.get("answer_start"), answer.get("text") or ""
+        if isinstance(start, bool) or not isinstance(start, int):
+            raise InputError(f"{where}: answer_start {start!r} is not an integer")
+        end = start + max(len(text), 1)
+        touched.update(s for s, (b, e) in enumerate(spans) if b < end and start < e)
+    return sorted(touched)
 
 
 def split_articles(n_articles: int, dev_share: int = 6) -> Tuple[List[int], List[int], List[int]]:
@@ -120,20 +138,28 @@ def split_articles(n_articles: int, dev_share: int = 6) -> Tuple[List[int], List
     return list(range(half - n_dev)), list(range(half - n_dev, half)), list(range(half, n_articles))
 
 
-def build_train_groups(mrc: MRCSet, max_negatives: int = 15) -> List[dict]:
+def build_train_groups(mrc: MRCSet, max_negatives: int = 15, all_answer_sentences: bool = False) -> List[dict]:
     """Tevatron train JSONL records: each question, its answer sentence as positive, and hard negatives:
-    the paragraph's other sentences first, then the article's, in order, up to ``max_negatives``."""
+    the paragraph's other sentences first, then the article's, in order, up to ``max_negatives``.
+
+    ``all_answer_sentences``: every sentence an answer touches is a positive (``MRCSet.answer_sentences``:
+    answers in different sentences, or one across a sentence break), for ``--positives_per_query``. Off for
+    XQuAD-R's own training half, whose groups stay as the published runs trained on them (one of its 536
+    English training questions touches two sentences)."""
     by_id = {c.docid: c for c in mrc.candidates}
     records = []
     for qid, question in mrc.queries:
         pos = by_id[next(iter(mrc.qrels[qid]))]
+        positives = [by_id[d] for d in mrc.answer_sentences.get(qid, [pos.docid])] if all_answer_sentences \
+            else [pos]
+        ids = {c.docid for c in positives}
         same_para = [c for c in mrc.candidates
-                     if c.article == pos.article and c.paragraph == pos.paragraph and c.docid != pos.docid]
+                     if c.article == pos.article and c.paragraph == pos.paragraph and c.docid not in ids]
         same_article = [c for c in mrc.candidates if c.article == pos.article and c.paragraph != pos.paragraph]
         negs = (same_para + same_article)[:max_negatives]
         records.append({
             "query_id": qid, "query": question,
-            "positive_passages": [{"docid": pos.docid, "title": "", "text": pos.text}],
+            "positive_passages": [{"docid": c.docid, "title": "", "text": c.text} for c in positives],
             "negative_passages": [{"docid": c.docid, "title": "", "text": c.text} for c in negs],
         })
     return records

@@ -9,6 +9,7 @@ from tevatron.modeling import DenseModel, DenseModelForInference, DenseOutput
 
 from ...distributed import global_batch_loss
 from ...encoder_config import EncoderConfig
+from ...passages import PassageIds
 
 
 class _Pooled:
@@ -37,8 +38,9 @@ class _Pooled:
 class TypoDenseModel(_Pooled, DenseModel):
     """Tevatron's ``DenseModel`` whose training forward also encodes the typo'd queries and hands
     ``(q_reps, p_reps, typo_q_reps)`` to the registry's objective at the score temperature of its
-    ``encoder_config`` (``--temperature``). Under ``--negatives_x_device`` all three are gathered across
-    processes first, so the objective sees the global batch."""
+    ``encoder_config`` (``--temperature``), with the batch's ``passage_labels`` when it carries passage ids.
+    Under ``--negatives_x_device`` all of them are gathered across processes first, so the objective sees the
+    global batch."""
 
     objective: nn.Module
     encoder_config: EncoderConfig
@@ -58,7 +60,7 @@ class TypoDenseModel(_Pooled, DenseModel):
         return self._encode(self.lm_p, psg)
 
     def forward(self, query: Dict[str, Tensor] = None, passage: Dict[str, Tensor] = None,
-                typo_query: Optional[Dict[str, Tensor]] = None):
+                typo_query: Optional[Dict[str, Tensor]] = None, passage_ids: Optional[PassageIds] = None):
         _, q_reps = self.encode_query(query)
         _, p_reps = self.encode_passage(passage)
         if not self.training or q_reps is None or p_reps is None:
@@ -67,7 +69,8 @@ class TypoDenseModel(_Pooled, DenseModel):
         loss = global_batch_loss(self.objective, q_reps, p_reps, t_reps,
                                  temperature=self.encoder_config.score_temperature,
                                  gather=self.train_args.negatives_x_device,
-                                 world_size=getattr(self, "world_size", 1))  # v1 sets it under x-device only
+                                 world_size=getattr(self, "world_size", 1),  # v1 sets it under x-device only
+                                 passage_ids=passage_ids)
         return DenseOutput(loss=loss, q_reps=q_reps, p_reps=p_reps)
 
     def save(self, output_dir: str):

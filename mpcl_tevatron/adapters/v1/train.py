@@ -11,7 +11,7 @@ from typing import List, Optional
 from tevatron.arguments import DataArguments, DenseTrainingArguments, ModelArguments
 from transformers import AutoConfig, AutoTokenizer
 
-from ...arguments import EncoderArguments, LossArguments, ObjectiveArguments, TypoArguments
+from ...arguments import EncoderArguments, LossArguments, ObjectiveArguments, PositivesArguments, TypoArguments
 from ...io import InputError, read_train_jsonl, read_train_records
 from ...training import TrainRun, TrainSettings
 from .collator import TypoQPCollator
@@ -52,15 +52,21 @@ class V1TrainRun(TrainRun):
 
     def argument_classes(self) -> tuple:
         return (ModelArguments, TrainDataArguments, DenseTrainingArguments, LossArguments, ObjectiveArguments,
-                TypoArguments, EncoderArguments)
+                TypoArguments, PositivesArguments, EncoderArguments)
 
     def group_size(self, s: TrainSettings) -> int:
         return s.data.train_n_passages
 
+    def check(self, s: TrainSettings) -> Optional[str]:
+        if s.positives.labelled and (s.data.positive_passage_no_shuffle or s.data.negative_passage_no_shuffle):
+            return ("--positive_passage_no_shuffle / --negative_passage_no_shuffle: Tevatron's sampling, which "
+                    "--positives_per_query > 1 and --mask_false_negatives replace; give one or the other")
+        return None
+
     def check_data(self, s: TrainSettings) -> None:
         self.groups, _ = load_groups(s.data, s.data.passage_field_separator)
         n, batch = s.data.train_n_passages, s.training.per_device_train_batch_size
-        if n > 1 and any(not g["negatives"] for g in self.groups):
+        if n > s.positives.positives_per_query and any(not g["negatives"] for g in self.groups):
             raise InputError(f"--train_n_passages {n} needs negatives, and some training groups have none")
         if len(self.groups) < batch:
             raise InputError(f"{len(self.groups)} training groups: fewer than one batch of {batch}")
@@ -80,10 +86,12 @@ class V1TrainRun(TrainRun):
         return [encoder.get_input_embeddings() for encoder in encoders]
 
     def build_dataset(self, s: TrainSettings, tokenizer, uses_typos: bool):
-        return TypoTrainDataset(s.data, self.groups, tokenizer, s.typos, s.encoder[0], uses_typos=uses_typos)
+        return TypoTrainDataset(s.data, self.groups, tokenizer, s.typos, s.encoder[0], uses_typos=uses_typos,
+                                positives_args=s.positives)
 
     def build_trainer(self, s: TrainSettings, model, dataset, tokenizer):
-        collator = TypoQPCollator(tokenizer, max_p_len=s.data.p_max_len, max_q_len=s.data.q_max_len)
+        collator = TypoQPCollator(tokenizer, max_p_len=s.data.p_max_len, max_q_len=s.data.q_max_len,
+                                  mask_false_negatives=s.positives.masking)
         return TypoDenseTrainer(model=model, args=s.training, train_dataset=dataset, data_collator=collator)
 
 

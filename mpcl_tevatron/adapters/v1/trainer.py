@@ -13,7 +13,9 @@ class TypoDenseTrainer(TypoTrainerMixin, DenseTrainer):
     """Tevatron's ``DenseTrainer`` feeding the typo'd batch to the model, with the transformers-5 signatures."""
 
     def _prepare_inputs(self, inputs):
-        return [None if x is None else Trainer._prepare_inputs(self, x) for x in inputs]
+        *batch, passage_ids = inputs
+        return [None if x is None else Trainer._prepare_inputs(self, x) for x in batch] + [
+            None if passage_ids is None else passage_ids.to(self.args.device)]
 
     def get_train_dataloader(self):
         # The HF Trainer's loader: accelerate shards it across processes (Tevatron v1's bare one is not).

@@ -5,11 +5,16 @@ from typing import List
 
 from tevatron.retriever.collator import TrainCollator
 
+from ...passages import PassageIds
+
 
 @dataclass
 class TypoTrainCollator(TrainCollator):
-    """v2's ``TrainCollator`` plus the typo'd queries: returns ``(queries [B], passages [B*n], typo_queries
-    [B*K] query-major, or None when K = 0)``."""
+    """v2's ``TrainCollator`` plus the typo'd queries and the passages' ids: returns ``(queries [B],
+    passages [B*n], typo_queries [B*K] query-major or None when K = 0, passages.PassageIds or None when the
+    items carry no group)``. ``mask_false_negatives``: the ids' flag (``--mask_false_negatives``)."""
+
+    mask_false_negatives: bool = False
 
     def tokenize_queries(self, texts: List[str]):
         """Queries tokenized and padded with v2's settings for queries (the clean ones go through v2's own
@@ -26,6 +31,9 @@ class TypoTrainCollator(TrainCollator):
                                   return_attention_mask=True, return_tensors="pt")
 
     def __call__(self, features):
-        queries, passages = super().__call__([(f[0], f[1]) for f in features])
+        # [:2]: with the upstream series' --positives_per_query, v2 adds its own passage mask; ours is below
+        queries, passages = super().__call__([(f[0], f[1]) for f in features])[:2]
         typos = [t for f in features for t in f[2]]
-        return queries, passages, (self.tokenize_queries(typos) if typos else None)
+        groups = [f[3] for f in features]
+        return (queries, passages, self.tokenize_queries(typos) if typos else None,
+                PassageIds.collate(groups, self.mask_false_negatives) if groups[0] is not None else None)

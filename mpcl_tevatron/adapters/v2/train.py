@@ -16,7 +16,8 @@ from tevatron.retriever.arguments import DataArguments, ModelArguments, Tevatron
 from transformers import AutoTokenizer
 from transformers.trainer_utils import get_last_checkpoint
 
-from ...arguments import LossArguments, ObjectiveArguments, TypoArguments
+from ...arguments import (LossArguments, MaskFalseNegativesArguments, ObjectiveArguments, PositivesArguments,
+                          TypoArguments)
 from ...io import InputError
 from ...training import TrainRun, TrainSettings
 from .collator import TypoTrainCollator
@@ -29,6 +30,9 @@ logger = logging.getLogger(__name__)
 #: Whether v2 already has ``--loss`` (upstream with this project's patch series, ``upstream/tevatron-v2``); the
 #: plugin's registry then reads that flag (the registries share the ``tevatron.losses`` entry points).
 UPSTREAM_HAS_LOSS = "loss" in {f.name for f in dataclasses.fields(TevatronTrainingArguments)}
+#: Whether v2 already has ``--positives_per_query`` (the series' 4th patch); the plugin then adds only
+#: ``--mask_false_negatives`` and samples the groups itself, as without the patch.
+UPSTREAM_HAS_POSITIVES = "positives_per_query" in {f.name for f in dataclasses.fields(DataArguments)}
 
 
 def attention_implementation(requested: str, given: bool) -> str:
@@ -47,7 +51,9 @@ class V2TrainRun(TrainRun):
 
     def argument_classes(self) -> tuple:
         loss = () if UPSTREAM_HAS_LOSS else (LossArguments,)
-        return (ModelArguments, DataArguments, TevatronTrainingArguments, *loss, ObjectiveArguments, TypoArguments)
+        positives = MaskFalseNegativesArguments if UPSTREAM_HAS_POSITIVES else PositivesArguments
+        return (ModelArguments, DataArguments, TevatronTrainingArguments, *loss, ObjectiveArguments, TypoArguments,
+                positives)
 
     def group_size(self, s: TrainSettings) -> int:
         return s.data.train_group_size
@@ -85,11 +91,12 @@ class V2TrainRun(TrainRun):
         return [model.encoder.get_input_embeddings()]
 
     def build_dataset(self, s: TrainSettings, tokenizer, uses_typos: bool):
-        return TypoTrainDataset(s.data, s.typos, uses_typos=uses_typos)
+        return TypoTrainDataset(s.data, s.typos, uses_typos=uses_typos, positives_args=s.positives)
 
     def build_trainer(self, s: TrainSettings, model, dataset, tokenizer):
         return TypoTevatronTrainer(model=model, args=s.training, train_dataset=dataset,
-                                   data_collator=TypoTrainCollator(s.data, tokenizer))
+                                   data_collator=TypoTrainCollator(s.data, tokenizer,
+                                                                   mask_false_negatives=s.positives.masking))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

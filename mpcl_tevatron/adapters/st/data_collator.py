@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from ...typos.generator import TYPO_TYPES
+from ...typos.training import TrainingVariants
+
+from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
+
+
+@dataclass
+class TypoDataCollator(SentenceTransformerDataCollator):
+    """sentence-transformers' data collator that first appends K typo'd variants of each row's anchor (the first
+    text column, or ``anchor_column``) as columns ``<anchor>_typo_1`` .. ``<anchor>_typo_K``, then tokenizes every
+    column as usual. The typo'd columns take the anchor's prompt.
+
+    The variants are the plugin's (``typos.TrainingVariants``, the Tevatron adapters' own): exactly K per text,
+    seeded by ``typo_seed`` and the text, in ``typo_lang``'s keyboard and script. A collator does not see the
+    trainer's epoch, so a text gets the same variants every epoch (the Tevatron adapters draw new ones per
+    epoch; their first epoch's are these).
+
+    Build it with the model's preprocessing function, ``TypoDataCollator(preprocess_fn=model.preprocess,
+    typo_variants=4)``, and give ``TypoRobustLoss`` the same K.
+    """
+
+    typo_variants: int = 4
+    typo_seed: int = 0
+    typo_lang: str = "en"
+    typo_types: List[str] = field(default_factory=lambda: list(TYPO_TYPES))
+    anchor_column: Optional[str] = None
+
+    def __post_init__(self):
+        if self.typo_variants < 0:
+            raise ValueError(f"typo_variants must be >= 0, got {self.typo_variants}")
+        self._variants = TrainingVariants(self.typo_variants, seed=self.typo_seed, lang=self.typo_lang,
+                                          types=self.typo_types)
+
+    def anchor(self, row: Dict[str, Any]) -> str:
+        if self.anchor_column is not None:
+            return self.anchor_column
+        return next(c for c in row if c not in ("dataset_name", *self.valid_label_columns))
+
+    def __call__(self, features: List[Dict[str, Any]]) -> Dict[str, Any]:
+        if features and self.typo_variants:
+            anchor = self.anchor(features[0])
+            features = [dict(row, **{f"{anchor}_typo_{j + 1}": v for j, v in
+                                     enumerate(self._variants.variants(row[anchor], epoch=0))})
+                        for row in features]
+        return super().__call__(features)
+
+    def _get_prompt_for_column(self, prompts, column_name: str):
+        if isinstance(prompts, dict) and "_typo_" in column_name:
+            column_name = column_name.rsplit("_typo_", 1)[0]
+        return super()._get_prompt_for_column(prompts, column_name)

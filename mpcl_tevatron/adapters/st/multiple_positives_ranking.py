@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from torch import nn
+
+from .typo_robust import TypoRobustLoss
+
+
+class MultiplePositivesRankingLoss(TypoRobustLoss):
+    r"""``MultipleNegativesRankingLoss`` with several positives per anchor (multi-positive InfoNCE,
+    Sidiropoulos & Kanoulas, ECIR 2024, arXiv 2403.10939, eq. 4):
+
+    .. math::
+        \ell_i = -\frac{1}{|P_i|} \sum_{p \in P_i} \log \frac{e^{s(a_i, p)}}{e^{s(a_i, p)} + \sum_{n \in N_i}
+        e^{s(a_i, n)}}
+
+    where :math:`s` is ``scale`` times the cosine, :math:`P_i` the anchor's positives and :math:`N_i` every
+    other candidate in the batch (its own hard negatives and the other rows' positives and negatives). Each
+    positive competes with the negatives only, never with the anchor's other positives, so listing two
+    relevant passages does not make them push each other away (as splitting them into two rows would).
+
+    Args:
+        model: the ``SentenceTransformer`` to train.
+        positives: P, the positive columns after the anchor; the columns after them are hard negatives.
+        scale: the scores' multiplier, 1 / temperature (20 = ``MultipleNegativesRankingLoss``'s default).
+        similarity: "cosine" or "dot".
+        mask_false_negatives: a candidate whose tokens equal one of the anchor's positives is not counted as
+            its negative (the same passage in another row, a repeated positive). Default: on when P > 1; off at
+            P = 1, where this is ``MultipleNegativesRankingLoss``.
+
+    Inputs:
+        +------------------------------------------------------+--------+
+        | Texts                                                | Labels |
+        +======================================================+========+
+        | (anchor, positive_1..P) tuples                       | none   |
+        +------------------------------------------------------+--------+
+        | (anchor, positive_1..P, negative_1..m) tuples        | none   |
+        +------------------------------------------------------+--------+
+
+    A row with fewer relevant passages than P repeats one of them (``columns_from_tevatron`` does); repeats
+    are masked. ``TypoRobustLoss`` adds typo'd anchors and the other objectives.
+    """
+
+    def __init__(self, model: nn.Module, positives: int = 2, scale: float = 20.0, similarity: str = "cosine",
+                 mask_false_negatives: Optional[bool] = None):
+        super().__init__(model, "infonce", typo_variants=0, positives=positives, scale=scale,
+                         similarity=similarity, mask_false_negatives=mask_false_negatives)
+
+    def get_config_dict(self) -> Dict[str, Any]:
+        return {"positives": self.positives, "scale": self.scale, "similarity": self.similarity,
+                "mask_false_negatives": self.mask_false_negatives}

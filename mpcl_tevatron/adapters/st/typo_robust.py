@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Dict, Iterable, List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ...losses import get_loss
+from ...passages import NO_ID, REPEAT, PassageIds
+
+CITATION = """
+@inproceedings{sidiropoulos2024multipositive,
+    title={Improving the Robustness of Dense Retrievers Against Typos via Multi-Positive Contrastive Learning},
+    author={Georgios Sidiropoulos and Evangelos Kanoulas},
+    booktitle={Advances in Information Retrieval (ECIR 2024)},
+    year={2024},
+    eprint={2403.10939},
+    archivePrefix={arXiv}
+}
+"""
+
+
+class TypoRobustLoss(nn.Module):
+    r"""A typo-robust objective of the plugin's registry as a sentence-transformers loss.
+
+    Each anchor (query) comes with P positives, m hard negatives and K typo'd variants of itself; the
+    objective (``mp_infonce`` by default: Sidiropoulos & Kanoulas, ECIR 2024, arXiv 2403.10939) is computed by
+    ``mpcl_tevatron.losses`` on the batch's embeddings, every score being ``scale`` times the cosine (or the dot
+    product). With P > 1 the passage-retrieval term is multi-positive: each positive competes with the
+    negatives only (``functional.multi_positive_infonce``).
+
+    Args:
+        model: the ``SentenceTransformer`` to train.
+        objective: a name in ``mpcl_tevatron.losses.available_losses()``: infonce, dual_infonce, mp_infonce,
+            dst, dst_mp, typo_cl, typo_cl_mp, or one an installed package registers.
+        typo_variants: K, the typo'd anchors at the end of each row (``TypoDataCollator`` appends them; give
+            the collator the same K). 0 for objectives that read none.
+        positives: P, the positive columns after the anchor (the columns after them, up to the typo'd ones,
+            are negatives).
+        scale: the scores' multiplier, 1 / temperature (20 = sentence-transformers' default; e5 was trained at
+            100).
+        similarity: "cosine" (the embeddings are L2-normalised first) or "dot".
+        mask_false_negatives: a candidate whose tokens equal one of the anchor's positives (a repeated positive
+            in its own row, or the same text in another row) is neither its positive nor its negative. Default:
+            on when P > 1; off at P = 1, where the passage-retrieval term is exactly
+            ``MultipleNegativesRankingLoss``'s.
+        **hyperparameters: the objective's own (``gamma``, ``beta``, ``sigma``, ``temperature`` of the
+            self-teaching teacher), as ``get_loss`` takes them.
+
+    Inputs:
+        +-----------------------------------------------------------------+--------+
+        | Texts                                                           | Labels |
+        +=================================================================+========+
+        | (anchor, positive_1..P, negative_1..m, anchor_typo_1..K) tuples | none   |
+        +-----------------------------------------------------------------+--------+
+
+    Rows with fewer than P positives repeat one (``columns_from_tevatron`` does); the repeats are masked, so
+    each distinct positive counts once. Not gathered across devices.
+
+    Example::
+
+        from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+        from mpcl_tevatron.adapters.st import TypoDataCollator, TypoRobustLoss, columns_from_tevatron
+
+        model = SentenceTransformer("intfloat/multilingual-e5-small")
+        train = columns_from_tevatron(["train.jsonl"], positives=1, negatives=1)
+        loss = TypoRobustLoss(model, "dst_mp", typo_variants=4)
+        collator = TypoDataCollator(preprocess_fn=model.preprocess, typo_variants=4)
+        SentenceTransformerTrainer(model=model, train_dataset=train, loss=loss, data_collator=collator).train()
+    """
+
+    def __init__(self, model: nn.Module, objective: str = "mp_infonce", typo_variants: int = 4,
+                 positives: int = 1, scale: float = 20.0, similarity: str = "cosine",
+                 mask_false_negatives: Optional[bool] = None, **hyperparameters):
+        super().__init__()
+        if similarity not in ("cosine", "dot"):
+            raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
+        if positives < 1 or typo_variants < 0 or scale <= 0:
+            raise ValueError(f"need positives >= 1, typo_variants >= 0 and scale > 0; got {positives}, "
+                             f"{typo_variants}, {scale}")
+        self.model, self.objective_name, self.typo_variants, self.positives = model, objective, typo_variants, \
+            positives
+        self.scale, self.similarity = scale, similarity
+        self.mask_false_negatives = positives > 1 if mask_false_negatives is None else mask_false_negatives
+        self.hyperparameters = hyperparameters
+        self._objectives: Dict[int, nn.Module] = {}  # one per group size (set by the number of columns)
+        self.objective(positives + 1)  # an unknown name or hyperparameter fails here, not at the first step
+
+    def objective(self, group_size: int) -> nn.Module:
+        if group_size not in self._objectives:
+            self._objectives[group_size] = get_loss(self.objective_name, n_passages=group_size,
+                                                    **self.hyperparameters)
+        return self._objectives[group_size]
+
+    def forward(self, sentence_features: Iterable[Dict[str, Tensor]], labels: Optional[Tensor] = None) -> Tensor:
+        features = list(sentence_features)
+        group_size = len(features) - 1 - self.typo_variants
+        if group_size < self.positives:
+            raise ValueError(f"{type(self).__name__}: {len(features)} columns; expected the anchor, "
+                             f"{self.positives} positive(s), any negatives and {self.typo_variants} typo'd anchors")
+        embeddings = [self.model(f)["sentence_embedding"] for f in features]
+        return self.compute_loss_from_embeddings(embeddings, features[1: 1 + group_size])
+
+    def compute_loss_from_embeddings(self, embeddings: List[Tensor], candidate_features: List[Dict[str, Tensor]]
+                                     ) -> Tensor:
+        """The objective on the columns' embeddings (anchor, the P + m candidates, the K typo'd anchors);
+        ``candidate_features``: the candidates' tokenized inputs, whose token ids identify them for masking."""
+        if self.similarity == "cosine":
+            embeddings = [F.normalize(e, dim=-1) for e in embeddings]
+        embeddings = [e * self.scale ** 0.5 for e in embeddings]  # every dot product times the scale
+        group_size = len(candidate_features)
+        anchor, b = embeddings[0], embeddings[0].size(0)
+        candidates = torch.stack(embeddings[1: 1 + group_size], dim=1).reshape(b * group_size, -1)  # row-major
+        typos = embeddings[1 + group_size:]
+        typo_reps = torch.stack(typos, dim=1).reshape(b * len(typos), -1) if typos else None
+        objective = self.objective(group_size)
+        if self.positives == 1 and not self.mask_false_negatives:
+            return objective(anchor, candidates, typo_reps)
+        ids = candidate_ids(candidate_features, self.positives, self.mask_false_negatives)
+        return objective(anchor, candidates, typo_reps, passage_labels=ids.to(anchor.device).labels())
+
+    def get_config_dict(self) -> Dict[str, Any]:
+        return {"objective": self.objective_name, "typo_variants": self.typo_variants,
+                "positives": self.positives, "scale": self.scale, "similarity": self.similarity,
+                "mask_false_negatives": self.mask_false_negatives, **self.hyperparameters}
+
+    @property
+    def temperature(self) -> float:
+        return 1.0 / self.scale
+
+    @property
+    def citation(self) -> str:
+        return CITATION
+
+
+def _token_id(features: Dict[str, Tensor], row: int) -> int:
+    """A candidate's id: a hash of its unpadded token ids (the same text, the same id)."""
+    ids = features["input_ids"][row]
+    if "attention_mask" in features:
+        ids = ids[features["attention_mask"][row].bool()]
+    digest = hashlib.blake2b(ids.cpu().numpy().astype("int64").tobytes(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def candidate_ids(columns: List[Dict[str, Tensor]], positives: int, mask_false_negatives: bool) -> PassageIds:
+    """``passages.PassageIds`` of a batch whose candidates are ``columns`` (positives first): each candidate's id
+    is its token content, a positive equal to an earlier one of its row is a repeat."""
+    b = columns[0]["input_ids"].size(0)
+    slot_ids, positive_slots, positive_ids = [], [], []
+    for i in range(b):
+        row = [_token_id(c, i) for c in columns]
+        distinct = list(dict.fromkeys(row[:positives]))
+        slot_ids += [REPEAT if row[j] in row[:j] else row[j] for j in range(positives)] + row[positives:]
+        positive_slots += [j < positives for j in range(len(row))]
+        positive_ids.append(distinct)
+    width = max(len(d) for d in positive_ids)
+    return PassageIds(torch.tensor(slot_ids, dtype=torch.long), torch.tensor(positive_slots),
+                      torch.tensor([d + [NO_ID] * (width - len(d)) for d in positive_ids], dtype=torch.long),
+                      mask_false_negatives)

@@ -1,0 +1,109 @@
+"""Compare one row across two XMRC recipe folders: the same objective under two training settings (for example
+``--mask_false_negatives`` off in A and on in B), evaluated on the same queries.
+
+    python -m mpcl_tevatron.xmrc.compare RUN_A RUN_B [--row mp_infonce] [--metric mrr@10]
+
+For every task and condition (clean, each typo severity): both means over seeds, the difference B - A (seed k
+of B against seed k of A, question against question, ``results.seed_differences``), its 95%
+hierarchical-bootstrap interval (seeds, then questions: ``statistics.hierarchical_bootstrap_interval``) and in
+how many seeds B is above A. Both folders must have been built from the same evaluation data (languages,
+split, typo'd copies, severities, typo seed, candidate text); their training settings may differ. Prints a
+markdown table; ``--json`` writes the figures too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+
+from ..io import InputError
+from .results import METRICS, by_seed, score_runs, seed_differences
+from .statistics import hierarchical_bootstrap_interval
+from .tasks import xmrc_tasks
+
+#: settings that decide the evaluation data: two folders compared must agree on them
+EVALUATION_SETTINGS = ("langs", "pivot", "split", "candidate_text", "copies", "severities", "typo_seed")
+
+
+def _read(folder: str, name: str) -> dict:
+    path = os.path.join(folder, name)
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: missing (is {folder} a finished XMRC recipe folder?)")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def compare(run_a: str, run_b: str, row: str, metric: str = "mrr@10") -> List[dict]:
+    """One record per (task, condition): ``mean_a``, ``mean_b``, ``difference``, ``interval`` (95%),
+    ``seeds_b_above`` and ``seeds``."""
+    settings = [_read(folder, "settings.json") for folder in (run_a, run_b)]
+    differ = {k: (settings[0].get(k), settings[1].get(k)) for k in EVALUATION_SETTINGS
+              if settings[0].get(k) != settings[1].get(k)}
+    if differ:
+        raise InputError(f"{run_a} and {run_b} evaluate on different data: {differ}")
+    if metric not in METRICS:
+        raise InputError(f"--metric {metric!r}: use one of {', '.join(METRICS)}")
+    runs = []
+    for folder in (run_a, run_b):
+        seeds = _read(folder, "report.json")["seeds"]
+        if row not in seeds:
+            raise InputError(f"{folder} has no row {row!r}; its rows: {', '.join(seeds)}")
+        runs.append(seeds[row])
+    if len(runs[0]) != len(runs[1]):
+        raise InputError(f"{row}: {len(runs[0])} seeds in {run_a}, {len(runs[1])} in {run_b}; pair them by seed")
+    s = settings[0]
+    tasks = xmrc_tasks(os.path.join(run_a, "data"), s["langs"], s["pivot"])
+    per_seed = {}
+    for name, folder, row_runs in (("A", run_a, runs[0]), ("B", run_b, runs[1])):
+        table = score_runs(folder, row_runs, tasks, s["severities"])
+        per_seed[name] = by_seed(table, {name: row_runs})[0][name]
+    out = []
+    for task in tasks:
+        for condition in per_seed["A"][task.name]:
+            diffs = seed_differences(per_seed, "B", "A", task.name, condition, metric)
+            low, high = hierarchical_bootstrap_interval(diffs)
+            out.append({"task": task.name, "condition": condition,
+                        "mean_a": float(per_seed["A"][task.name][condition][metric].mean()),
+                        "mean_b": float(per_seed["B"][task.name][condition][metric].mean()),
+                        "difference": float(diffs.mean()), "interval": [low, high],
+                        "seeds_b_above": int((diffs.mean(axis=1) > 0).sum()), "seeds": int(diffs.shape[0])})
+    return out
+
+
+def markdown(records: List[dict], metric: str) -> str:
+    lines = [f"| task | condition | A {metric} | B {metric} | B - A | 95% interval | seeds B > A |",
+             "|---|---|---|---|---|---|---|"]
+    for r in records:
+        low, high = r["interval"]
+        lines.append(f"| {r['task']} | {r['condition']} | {r['mean_a']:.4f} | {r['mean_b']:.4f} | "
+                     f"{r['difference']:+.4f} | [{low:+.4f}, {high:+.4f}] | {r['seeds_b_above']}/{r['seeds']} |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.compare", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_a", help="recipe folder A (the control)")
+    p.add_argument("run_b", help="recipe folder B (the treatment)")
+    p.add_argument("--row", default="mp_infonce", help="the objective (report row) to compare")
+    p.add_argument("--metric", default="mrr@10", help=f"one of {', '.join(METRICS)}")
+    p.add_argument("--json", default=None, help="also write the records to this file")
+    a = p.parse_args(argv)
+    try:
+        records = compare(a.run_a, a.run_b, a.row, a.metric)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(markdown(records, a.metric))
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump(records, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The sentence-transformers adapter (``pip install mpcl-tevatron[st]``): the losses' values against the core
+objectives and sentence-transformers' own loss, the collator's typo'd columns, the Tevatron-to-columns
+transform, and training the offline MiniLM through ``SentenceTransformerTrainer``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+pytest.importorskip("sentence_transformers", reason="sentence-transformers (pip install mpcl-tevatron[st])")
+
+from mpcl_tevatron.adapters.st import (MultiplePositivesRankingLoss, TypoDataCollator,  # noqa: E402
+                                       TypoRobustLoss, columns_from_tevatron)
+from mpcl_tevatron.io import InputError  # noqa: E402
+from mpcl_tevatron.losses import get_loss  # noqa: E402
+from mpcl_tevatron.passages import IGNORED, NEGATIVE, POSITIVE  # noqa: E402
+from mpcl_tevatron.typos.training import TrainingVariants  # noqa: E402
+
+ROWS = [  # anchor, two positive columns, one negative; row 1 repeats its positive; row 2's negative is row 0's
+    {"anchor": "where is the old river", "positive": "the old river runs north",
+     "positive_2": "a river that is old", "negative_1": "the city has a bridge"},
+    {"anchor": "who built the bridge", "positive": "the bridge was built by romans",
+     "positive_2": "the bridge was built by romans", "negative_1": "rivers flow to the sea"},
+    {"anchor": "what is north of town", "positive": "the hills lie north of town",
+     "positive_2": "north of the town are hills", "negative_1": "the old river runs north"},
+]
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from sentence_transformers import SentenceTransformer
+
+    from mpcl_tevatron.models import ModelNotInstalled, minilm_path
+
+    try:
+        path = minilm_path()
+    except ModelNotInstalled as e:
+        pytest.fail(str(e))  # the models extra is part of the test set-up: its absence is a failure
+    model = SentenceTransformer(path, device="cpu")
+    model.eval()  # no dropout: two computations over the same inputs must agree
+    return model
+
+
+def _collate(model, rows, k=0, **kwargs):
+    collator = TypoDataCollator(preprocess_fn=model.preprocess, typo_variants=k, **kwargs)
+    batch = collator(rows)
+    columns = list(rows[0]) + [f"anchor_typo_{j + 1}" for j in range(k)]
+    return [{key[len(c) + 1:]: v for key, v in batch.items() if key.startswith(c + "_") and
+             not key[len(c) + 1:].startswith("typo_")} for c in columns]
+
+
+def _embed(model, features):
+    with torch.no_grad():
+        return [model(dict(f))["sentence_embedding"] for f in features]
+
+
+def test_one_positive_without_masking_is_multiple_negatives_ranking_loss(minilm):
+    from sentence_transformers.util import cos_sim
+
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    rows = [{k: r[k] for k in ("anchor", "positive", "negative_1")} for r in ROWS]
+    features = _collate(minilm, rows)
+    with torch.no_grad():
+        ours = MultiplePositivesRankingLoss(minilm, positives=1)(features)
+        theirs = MultipleNegativesRankingLoss(minilm, scale=20.0, similarity_fct=cos_sim)(features, None)
+    assert float(ours) == pytest.approx(float(theirs), rel=1e-5)
+
+
+def test_multiple_positives_by_hand(minilm):
+    features = _collate(minilm, ROWS)
+    a, p1, p2, n = (F.normalize(e, dim=-1) for e in _embed(minilm, features))
+    with torch.no_grad():
+        ours = float(MultiplePositivesRankingLoss(minilm, positives=2)(features))
+    candidates = torch.stack([p1, p2, n], dim=1).reshape(9, -1)
+    scores = 20.0 * a @ candidates.T
+    # row 0: positives 0, 1; its passage "the old river runs north" is also row 2's negative (column 8)
+    # row 1: positive 3 (column 4 repeats it); row 2: positives 6, 7
+    positives = {0: [0, 1], 1: [3], 2: [6, 7]}
+    ignored = {0: [4, 8], 1: [4], 2: [4]}
+    expected = 0.0
+    for i in range(3):
+        negatives = [c for c in range(9) if c not in positives[i] + ignored[i]]
+        neg = torch.logsumexp(scores[i, negatives], dim=0)
+        expected += float(-torch.stack([scores[i, c] - torch.logaddexp(scores[i, c], neg)
+                                        for c in positives[i]]).mean())
+    assert ours == pytest.approx(expected / 3, rel=1e-5)
+    with torch.no_grad():
+        unmasked = float(MultiplePositivesRankingLoss(minilm, positives=2, mask_false_negatives=False)(features))
+    assert abs(unmasked - ours) > 1e-3
+
+
+@pytest.mark.parametrize("objective", ["mp_infonce", "dst_mp", "typo_cl_mp"])
+def test_typo_robust_loss_is_the_core_objective_on_the_same_embeddings(minilm, objective):
+    k = 2
+    features = _collate(minilm, ROWS, k=k)
+    loss = TypoRobustLoss(minilm, objective, typo_variants=k, positives=2, scale=50.0, gamma=0.3)
+    with torch.no_grad():
+        ours = float(loss(features))
+    a, p1, p2, n, t1, t2 = (F.normalize(e, dim=-1) * 50.0 ** 0.5 for e in _embed(minilm, features))
+    labels = torch.tensor([[POSITIVE, POSITIVE, NEGATIVE, NEGATIVE, IGNORED, NEGATIVE, NEGATIVE, NEGATIVE, IGNORED],
+                           [NEGATIVE, NEGATIVE, NEGATIVE, POSITIVE, IGNORED, NEGATIVE, NEGATIVE, NEGATIVE, NEGATIVE],
+                           [NEGATIVE, NEGATIVE, NEGATIVE, NEGATIVE, IGNORED, NEGATIVE, POSITIVE, POSITIVE, NEGATIVE]],
+                          dtype=torch.int8)
+    core = get_loss(objective, n_passages=3, gamma=0.3)(
+        a, torch.stack([p1, p2, n], dim=1).reshape(9, -1), torch.stack([t1, t2], dim=1).reshape(6, -1),
+        passage_labels=labels)
+    assert ours == pytest.approx(float(core), rel=1e-5)
+    assert loss.get_config_dict()["objective"] == objective and "2403.10939" in loss.citation
+
+
+def test_bad_settings_fail_at_construction(minilm):
+    with pytest.raises(KeyError):
+        TypoRobustLoss(minilm, "nope")
+    with pytest.raises(ValueError, match="similarity must be"):
+        TypoRobustLoss(minilm, similarity="l2")
+    with pytest.raises(ValueError, match="3 columns; expected the anchor, 2 positive"):
+        TypoRobustLoss(minilm, "infonce", typo_variants=1, positives=2)(_collate(minilm, [
+            {k: r[k] for k in ("anchor", "positive", "negative_1")} for r in ROWS]))
+
+
+def test_collator_appends_the_generators_variants_with_the_anchors_prompt(minilm):
+    k = 3
+    collator = TypoDataCollator(preprocess_fn=minilm.preprocess, typo_variants=k, typo_seed=5,
+                                prompts={"anchor": "query: "})
+    batch = collator([dict(r) for r in ROWS])
+    expected = TrainingVariants(k, seed=5).variants(ROWS[0]["anchor"], 0)
+    for j in range(k):
+        ids = batch[f"anchor_typo_{j + 1}_input_ids"][0]
+        ids = ids[batch[f"anchor_typo_{j + 1}_attention_mask"][0].bool()].tolist()
+        assert ids == minilm.tokenizer("query: " + expected[j])["input_ids"]
+    assert batch["anchor_typo_1_input_ids"].shape[0] == 3 and "positive_2_input_ids" in batch
+    assert TypoDataCollator(preprocess_fn=minilm.preprocess, typo_variants=k, typo_seed=5)(
+        [dict(r) for r in ROWS])["anchor_typo_2_input_ids"].tolist() != batch["anchor_typo_2_input_ids"].tolist()
+
+
+def test_columns_from_tevatron(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"query": "q1", "positive_passages": [{"docid": "a", "title": "T", "text": "x"}, {"text": "y"},
+                                              {"text": "z"}], "negative_passages": [{"text": "n"}]},
+        {"query": "q2", "positive_passages": [{"text": "w"}], "negative_passages": [{"text": "m"}, {"text": "o"}]},
+    ]) + "\n")
+    ds = columns_from_tevatron([str(path)], positives=2, negatives=2)
+    assert ds.column_names == ["anchor", "positive", "positive_2", "negative_1", "negative_2"]
+    assert ds[0] == {"anchor": "q1", "positive": "T x", "positive_2": "y", "negative_1": "n", "negative_2": "n"}
+    assert ds[1] == {"anchor": "q2", "positive": "w", "positive_2": "w", "negative_1": "m", "negative_2": "o"}
+    path.write_text(json.dumps({"query": "q", "positive_passages": [{"text": "p"}]}) + "\n")
+    with pytest.raises(InputError, match="has no negative passage"):
+        columns_from_tevatron([str(path)], negatives=1)
+
+
+@pytest.mark.slow
+def test_minilm_trains_through_sentence_transformer_trainer(tmp_path):
+    from datasets import Dataset
+    from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
+                                       SentenceTransformerTrainingArguments)
+
+    from mpcl_tevatron.models import minilm_path
+
+    model = SentenceTransformer(minilm_path(), device="cpu")
+    before = [p.detach().clone() for p in model.parameters()]
+    train = Dataset.from_list([dict(r, anchor=r["anchor"] + f" {i}") for i in range(4) for r in ROWS])
+    loss = TypoRobustLoss(model, "dst_mp", typo_variants=2, positives=2)
+    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), max_steps=3, per_device_train_batch_size=4,
+                                                learning_rate=1e-4, report_to="none", save_strategy="no",
+                                                logging_steps=1, seed=3, use_cpu=True)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss,
+                                         data_collator=TypoDataCollator(preprocess_fn=model.preprocess,
+                                                                        typo_variants=2))
+    trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert len(losses) == 3 and all(l > 0 and l == l for l in losses)  # noqa: E741
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
