@@ -153,7 +153,7 @@ def test_single_positive_labels_equal_no_labels_in_every_objective(name):
 def test_labels_change_only_the_passage_retrieval_term(name, weight):
     """With P = 2 positives and an ignored column, each objective moves by exactly its weight on passage
     retrieval times the change of that term: the other terms (query retrieval, self-teaching) are untouched."""
-    q, p, t = _reps()
+    q, p, t = (x.detach() for x in _reps())  # values only
     labels = _labels(p=2, ignored=[(1, 0)])
     loss = get_loss(name, n_passages=4)
     scores = q @ p.T
@@ -165,7 +165,7 @@ def test_labels_change_only_the_passage_retrieval_term(name, weight):
 
 @pytest.mark.parametrize("name", ["typo_cl", "typo_cl_mp"])
 def test_typo_cl_labels_serve_the_clean_and_the_typo_d_queries(name):
-    q, p, t = _reps(k=2)
+    q, p, t = (x.detach() for x in _reps(k=2))  # values only
     labels = _labels(p=2, ignored=[(2, 3)])
     loss = get_loss(name, n_passages=4)
     change = (passage_retrieval(q @ p.T, 4, labels) - passage_retrieval(q @ p.T, 4)
