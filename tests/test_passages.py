@@ -201,3 +201,14 @@ def test_positives_arguments_defaults_and_range():
     assert PositivesArguments(positives_per_query=0).validate(4).startswith("--positives_per_query must be")
     assert PositivesArguments(positives_per_query=5).validate(4) is not None
     assert PositivesArguments(positives_per_query=4).validate(4) is None
+
+
+def test_exactly_enough_negatives_are_all_used_once():
+    g = _sample(negatives=["n0", "n1", "n2"], size=5, p=2)
+    assert sorted(g.negatives) == ["n0", "n1", "n2"]  # a shuffle, not draws with replacement
+
+
+def test_collate_keeps_the_masking_choice():
+    groups = [_group(["a"], ["x"]), _group(["b"], ["a"])]
+    assert PassageIds.collate(groups, mask_false_negatives=False).labels()[0, 3] == NEGATIVE
+    assert PassageIds.collate(groups).labels()[0, 3] == IGNORED

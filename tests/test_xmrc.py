@@ -256,6 +256,7 @@ def test_xquad_r_training_groups_keep_one_positive_and_one_question_has_two_answ
     en = load_squad(os.path.join(SHARED, "en.json"), "en")
     train = en.subset(split_articles(48)[0])
     assert all(len(g["positive_passages"]) == 1 for g in build_train_groups(train))
+    assert max(len(g["negative_passages"]) for g in build_train_groups(train)) == 15  # the default cap
     several = [g for g in build_train_groups(train, all_answer_sentences=True) if len(g["positive_passages"]) > 1]
     assert len(several) == 1 and len(several[0]["positive_passages"]) == 2  # 1 of 536: too few to measure P > 1
 
@@ -363,3 +364,37 @@ def test_build_from_a_constructed_folder(tmp_path):
     assert edited("w1") == [1, 1] and edited("r50") == [3, 3]  # 6 eligible words each: one, and half
     train = [json.loads(l) for l in open(tmp_path / "own" / "train" / "train.jsonl")]
     assert [g["query_id"] for g in train] == ["q0a", "q0b"] and own["train"] == {"lang": "en", "groups": 2}
+
+
+def test_answer_spans_touch_the_sentences_they_overlap_and_no_more(tmp_path):
+    """Breaks [0, 4) [4, 8) [9, 13) of "One.Two. Six.": an answer ending where the next sentence starts, an answer
+    starting on a sentence's end (the space), and an answer without text (one character) touch one sentence
+    each beside the first answer's."""
+    context = "One.Two. Six."
+    qas = [{"id": "end", "question": "A?", "answers": [{"answer_start": 0, "text": "One."}]},
+           {"id": "space", "question": "B?", "answers": [{"answer_start": 4, "text": "Two"},
+                                                          {"answer_start": 8, "text": " "}]},
+           {"id": "notext", "question": "C?", "answers": [{"answer_start": 3}]},
+           {"id": "nullq", "question": None, "answers": [{"answer_start": 0, "text": "One"}]}]
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": context, "sentence_breaks": [[0, 4], [4, 8],
+                                                                                                   [9, 13]],
+                                                          "qas": qas}]}]}))
+    m = load_squad(str(path), "xx")
+    assert m.answer_sentences == {"end": ["xx-0-0-0"], "space": ["xx-0-0-1"], "notext": ["xx-0-0-0"]}
+    assert m.problems == [("nullq", "empty question")]
+    # a set made by hand, without answer_sentences, keeps its qrels positive
+    hand = type(m)("xx", queries=m.queries, candidates=m.candidates, qrels=m.qrels, query_article=m.query_article)
+    assert [g["positive_passages"][0]["docid"] for g in build_train_groups(hand, all_answer_sentences=True)] == \
+        ["xx-0-0-0", "xx-0-0-1", "xx-0-0-0"]
+
+
+def test_reading_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"^{tmp_path / 'none.json'}: no such file$"):
+        load_squad(str(tmp_path / "none.json"), "xx")
+    (tmp_path / "latin1.json").write_bytes('{"data": [{"paragraphs": [{"context": "caf\u00e9"}]}]}'.encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin1.json: not UTF-8 text \(byte \d+: invalid"):
+        load_squad(str(tmp_path / "latin1.json"), "xx")
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(InputError, match=r"broken.json: not a SQuAD-format JSON file \(JSONDecodeError: "):
+        load_squad(str(tmp_path / "broken.json"), "xx")
