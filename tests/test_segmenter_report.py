@@ -84,6 +84,7 @@ def test_segmenter_agrees_with_lareqa(lang):
 def test_severities():
     assert parse_severity("w1") == {"n_words": 1, "rate": None}
     assert parse_severity("r20") == {"n_words": 1, "rate": 0.2}
+    assert parse_severity("r1")["rate"] == 0.01 and parse_severity("r100")["rate"] == 1.0  # both ends allowed
     for bad in ("w0", "r0", "r101", "x5", "w"):
         with pytest.raises(InputError, match="severity"):
             parse_severity(bad)

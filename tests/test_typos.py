@@ -369,3 +369,33 @@ def test_write_typo_copies_returns_the_paths_it_wrote(tmp_path):
     written = write_typo_copies(str(src), str(tmp_path / "out"), 2, 0, TypoGenerator(), progress=False)
     assert written == [str(tmp_path / "out" / "q.typo0.tsv"), str(tmp_path / "out" / "q.typo1.tsv")]
     assert all(os.path.isfile(p) for p in written)
+
+
+def test_a_letter_off_the_languages_keyboard_uses_its_scripts_layout():
+    """A Latin letter in a Russian query sits on the English layout, a Cyrillic one in a German query on the
+    Russian; a letter of the language's own script missing from its layout, or of a script without a layout,
+    has no keyboard neighbour."""
+    from mpcl_tevatron.typos.generator import TypoGenerator
+    from mpcl_tevatron.typos.keyboards import neighbour_map
+
+    assert TypoGenerator(lang="ru")._keyboard_neighbours("Q") == neighbour_map("en")["q"] == {"a", "w"}
+    assert TypoGenerator(lang="de")._keyboard_neighbours("ж") == neighbour_map("ru")["ж"]
+    assert TypoGenerator(lang="en")._keyboard_neighbours("é") == frozenset()
+    assert TypoGenerator(lang="ru")._keyboard_neighbours("世") == frozenset()
+    assert TypoGenerator(lang="ru")._keyboard_neighbours("ж") == neighbour_map("ru")["ж"]
+
+
+def test_the_search_for_distinct_variants_has_a_budget_and_counts_short_queries():
+    import warnings
+
+    from mpcl_tevatron.typos.generator import TypoGenerator
+
+    g = TypoGenerator()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = g.variants("cat", 200, seed=0)
+        g.variants("cat", 200, seed=1)
+    assert len(found) == 181 == len(set(found))  # every distinct edit of "cat" the 20 * k + 50 attempts reach
+    assert g.stats.short == 2 and g.stats.queries == 2
+    assert len(caught) == 2 and caught[0].filename == __file__  # the warning points at the caller
+    assert len(g.variants("cat", 181, seed=0)) == 181 and g.stats.short == 2  # not short when all were found

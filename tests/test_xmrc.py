@@ -325,7 +325,7 @@ def _tiny_xquad(tmp_path):
     texts = {"en": ["The old bridge stands in Lyon. Romans built it long ago.",
                     "The tall tower stands in Paris. Engineers built it quickly."],
              "de": ["Die alte Brücke steht in Lyon. Römer bauten sie vor langer Zeit.",
-                    "Der hohe Turm steht in Paris. Ingenieure bauten ihn schnell."]}
+                    "Der hohe Turm steht in Paris. Ingenieure bauten ihn früh."]}
     for lang, contexts in texts.items():
         articles = []
         for a, context in enumerate(contexts):
@@ -347,13 +347,13 @@ def test_build_from_a_constructed_folder(tmp_path):
     data = _tiny_xquad(tmp_path)
     m = build(str(data), str(tmp_path / "lareqa"), langs=["de"], copies=1, severities=["w1", "r50"], progress=False)
     corpus = [json.loads(l)["text"] for l in open(tmp_path / "lareqa" / "de" / "corpus.jsonl", encoding="utf-8")]
-    assert corpus == ["Der hohe Turm steht in Paris. Ingenieure bauten ihn schnell."]  # the breaks' one sentence
+    assert corpus == ["Der hohe Turm steht in Paris. Ingenieure bauten ihn früh."]  # the breaks' one sentence
     assert m["languages"]["de"]["problems"] == [{"id": "q0c", "reason": "no answer"},
                                                 {"id": "q1c", "reason": "no answer"}]
     own = build(str(data), str(tmp_path / "own"), langs=["de"], copies=1, severities=["w1", "r50"], progress=False,
                 own_segmenter=True)
     corpus = [json.loads(l)["text"] for l in open(tmp_path / "own" / "de" / "corpus.jsonl", encoding="utf-8")]
-    assert corpus == ["Der hohe Turm steht in Paris.", "Ingenieure bauten ihn schnell."]
+    assert corpus == ["Der hohe Turm steht in Paris.", "Ingenieure bauten ihn früh."]
     assert own["languages"]["de"]["candidates"] == 2
     queries = [json.loads(l)["query"] for l in open(tmp_path / "own" / "de" / "queries.jsonl", encoding="utf-8")]
 
@@ -364,6 +364,21 @@ def test_build_from_a_constructed_folder(tmp_path):
     assert edited("w1") == [1, 1] and edited("r50") == [3, 3]  # 6 eligible words each: one, and half
     train = [json.loads(l) for l in open(tmp_path / "own" / "train" / "train.jsonl")]
     assert [g["query_id"] for g in train] == ["q0a", "q0b"] and own["train"] == {"lang": "en", "groups": 2}
+    raw = open(tmp_path / "own" / "de" / "corpus.jsonl", encoding="utf-8").read()
+    assert "\\u00" not in raw and "früh" in raw  # UTF-8, not escapes
+    # a user's SQuAD file in place of the English training articles: every answer sentence a positive
+    source, _, _ = _multi_answer_squad(tmp_path)
+    user = build(str(data), str(tmp_path / "user"), langs=["de"], copies=0, progress=False,
+                 train_source=f"squad:{source}")
+    assert user["train"] == {"source": f"squad:{source}", "groups": 3}
+    groups = [json.loads(l) for l in open(tmp_path / "user" / "train" / "train.jsonl")]
+    assert [len(g["positive_passages"]) for g in groups] == [2, 2, 1]
+    for kwargs, message in (({"split": "nope"}, "split 'nope': use one of test, dev, all"),
+                            ({"candidate_text": "nope"}, "candidate text 'nope': use one of sentence, "
+                                                         "sentence+paragraph")):
+        with pytest.raises(InputError) as err:
+            build(str(data), str(tmp_path / "bad"), langs=["de"], copies=0, progress=False, **kwargs)
+        assert str(err.value) == message
 
 
 def test_answer_spans_touch_the_sentences_they_overlap_and_no_more(tmp_path):
