@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from typing import List, Sequence, TypeVar
+from typing import List, Sequence, TypeVar, Union
 
 import torch
 from torch import Tensor
@@ -40,10 +40,12 @@ REPEAT = -1
 NO_ID = -2
 
 
-def passage_id(key: str) -> int:
+def passage_id(key: Union[str, bytes]) -> int:
     """A passage's id as a non-negative 63-bit integer (blake2b of its docid, or of its text when there is
-    none): the same on every process and in every run, unlike ``hash``."""
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big") >> 1
+    none; or of bytes that stand for it, such as its token ids): the same on every process and in every run,
+    unlike ``hash``."""
+    data = key.encode("utf-8") if isinstance(key, str) else key
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") >> 1
 
 
 @dataclass

@@ -19,7 +19,6 @@ import os
 import sys
 from typing import List, Optional
 
-
 from ..io import InputError
 from .results import METRICS, by_seed, score_runs, seed_differences
 from .statistics import hierarchical_bootstrap_interval

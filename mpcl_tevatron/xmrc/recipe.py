@@ -139,9 +139,8 @@ class Recipe:
         path = os.path.join(self.out, "settings.json")
         if os.path.isfile(path):
             old = json.load(open(path))
-            # a folder made before a setting existed ran with its default
-            changed = {k: (old.get(k, LATER_SETTINGS.get(k)), v) for k, v in settings.items()
-                       if old.get(k, LATER_SETTINGS.get(k)) != v}
+            old = {**LATER_SETTINGS, **old}  # a folder made before a setting existed ran with its default
+            changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
             if changed:
                 raise InputError(f"{self.out} was made with other settings {changed}; use another --out")
         else:

@@ -106,10 +106,16 @@ def read_squad_articles(path: str) -> list:
     return data
 
 
-def _answer_sentence(qa: dict, spans, where: str) -> Optional[int]:
-    start = qa["answers"][0].get("answer_start")  # missing: an error, not "in no sentence"
+def _answer_start(answer: dict, where: str) -> int:
+    """An answer's ``answer_start``; missing or not an integer is an error, not an answer "in no sentence"."""
+    start = answer.get("answer_start")
     if isinstance(start, bool) or not isinstance(start, int):
         raise InputError(f"{where}: answer_start {start!r} is not an integer")
+    return start
+
+
+def _answer_sentence(qa: dict, spans, where: str) -> Optional[int]:
+    start = _answer_start(qa["answers"][0], where)
     for s, (b, e) in enumerate(spans):
         if b <= start < e:
             return s
@@ -120,10 +126,8 @@ def _touched_sentences(qa: dict, spans, where: str) -> List[int]:
     """Every sentence (in order) that overlaps the span of one of the question's answers."""
     touched = set()
     for answer in qa["answers"]:
-        start, text = answer.get("answer_start"), answer.get("text") or ""
-        if isinstance(start, bool) or not isinstance(start, int):
-            raise InputError(f"{where}: answer_start {start!r} is not an integer")
-        end = start + max(len(text), 1)
+        start = _answer_start(answer, where)
+        end = start + max(len(answer.get("text") or ""), 1)
         touched.update(s for s, (b, e) in enumerate(spans) if b < end and start < e)
     return sorted(touched)
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Dict, Iterable, List, Optional
 
 import torch
@@ -8,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...losses import get_loss
-from ...passages import NO_ID, REPEAT, PassageIds
+from ...passages import REPEAT, GroupSlots, PassageIds, passage_id
 
 CITATION = """
 @inproceedings{sidiropoulos2024multipositive,
@@ -136,26 +135,21 @@ class TypoRobustLoss(nn.Module):
 
 
 def _token_id(features: Dict[str, Tensor], row: int) -> int:
-    """A candidate's id: a hash of its unpadded token ids (the same text, the same id)."""
+    """A candidate's id: ``passages.passage_id`` of its unpadded token ids (the same text, the same id)."""
     ids = features["input_ids"][row]
     if "attention_mask" in features:
         ids = ids[features["attention_mask"][row].bool()]
-    digest = hashlib.blake2b(ids.cpu().numpy().astype("int64").tobytes(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    return passage_id(ids.cpu().numpy().astype("int64").tobytes())
 
 
 def candidate_ids(columns: List[Dict[str, Tensor]], positives: int, mask_false_negatives: bool) -> PassageIds:
     """``passages.PassageIds`` of a batch whose candidates are ``columns`` (positives first): each candidate's id
     is its token content, a positive equal to an earlier one of its row is a repeat."""
-    b = columns[0]["input_ids"].size(0)
-    slot_ids, positive_slots, positive_ids = [], [], []
-    for i in range(b):
+    groups = []
+    for i in range(columns[0]["input_ids"].size(0)):
         row = [_token_id(c, i) for c in columns]
-        distinct = list(dict.fromkeys(row[:positives]))
-        slot_ids += [REPEAT if row[j] in row[:j] else row[j] for j in range(positives)] + row[positives:]
-        positive_slots += [j < positives for j in range(len(row))]
-        positive_ids.append(distinct)
-    width = max(len(d) for d in positive_ids)
-    return PassageIds(torch.tensor(slot_ids, dtype=torch.long), torch.tensor(positive_slots),
-                      torch.tensor([d + [NO_ID] * (width - len(d)) for d in positive_ids], dtype=torch.long),
-                      mask_false_negatives)
+        groups.append(GroupSlots(positives=row[:positives], negatives=row[positives:],
+                                 slot_ids=[REPEAT if row[j] in row[:j] else row[j] for j in range(positives)]
+                                 + row[positives:],
+                                 positive_ids=list(dict.fromkeys(row[:positives]))))
+    return PassageIds.collate(groups, mask_false_negatives)
