@@ -307,6 +307,15 @@ def test_objectives_check_their_inputs():
         get_loss("infonce", n_passages=N + 1)(q, p, t)
     with pytest.raises(ValueError, match=f"^dst: typo_q_reps has {B * K - 1} rows, not a multiple of B = {B}$"):
         get_loss("dst", n_passages=N)(q, p, t[:-1])
+    labels = torch.zeros(B, B * N - 1, dtype=torch.int8)
+    for name in BUILT_IN:  # every objective checks the passage labels it is given
+        with pytest.raises(ValueError) as err:
+            get_loss(name, n_passages=N)(q, p, t, passage_labels=labels)
+        assert str(err.value) == (f"{name}: passage_labels is ({B}, {B * N - 1}); expected [B, B * n_passages] = "
+                                  f"[{B}, {B * N}]")
+    # dual_infonce reads no variant: none given, or some given, is the same loss (and none is not an error)
+    assert torch.equal(get_loss("dual_infonce", n_passages=N)(q, p, None),
+                       get_loss("dual_infonce", n_passages=N)(q, p, t))
     # one query with one variant: a single typo'd row is a variant, not "none"
     assert torch.isfinite(get_loss("mp_infonce", n_passages=N)(q[:1], p[:N], t[:1]))
     with pytest.raises(ValueError, match="gamma"):
@@ -334,6 +343,9 @@ def test_each_objective_takes_only_the_hyperparameters_it_declares():
         args.hyperparameters(N, "infonce", '{"gamma": 0.7}')
     with pytest.raises(InputError, match="mp_infonce takes no beta; it accepts gamma"):
         args.hyperparameters(N, "mp_infonce", '{"beta": 0.7}')
+    with pytest.raises(InputError) as err:  # several names: each list joined with ", "
+        args.hyperparameters(N, "dst", '{"tau": 1, "alpha": 2}')
+    assert str(err.value) == "--loss_kwargs: dst takes no alpha, tau; it accepts beta, gamma, sigma, temperature"
     with pytest.raises(InputError, match="expected a JSON object"):
         args.hyperparameters(N, "mp_infonce", '[1]')
 

@@ -54,6 +54,7 @@ def test_passage_ids_are_stable_63_bit_integers():
     assert passage_id("docid:7") == passage_id("docid:7") != passage_id("docid:8")
     assert 0 <= passage_id("x") < 2 ** 63
     assert passage_id("abc") == 0x6c5d8a6c19eacaac  # blake2b-64 of "abc", shifted right by one (fixed forever)
+    assert passage_id(b"abc") == passage_id("abc")  # bytes (the ST adapter's token ids) hash as they are
 
 
 def _group(positives, negatives, all_positives=None, p=None):

@@ -264,7 +264,10 @@ def test_report_from_runs(tmp_path):
     md = open(tmp_path / "report.md").read()
     assert "1.000▲" in md and "Holm" in md
     diff = 1.0 - first_hit["infonce"]
-    assert f"| mp_infonce vs dual_infonce | {diff:+.3f} ▲1 ▼0 |" in md
+    twin_mean = data["twin_mean_differences"]["mp_infonce"]["X->X MRR@10 | clean"]  # dual_infonce ranks as infonce
+    assert twin_mean["diff"] == pytest.approx(diff) and 0 < twin_mean["low"] < diff < twin_mean["high"]
+    low, high = twin_mean["low"], twin_mean["high"]
+    assert f"| mp_infonce vs dual_infonce | {diff:+.4f} [{low:+.4f}, {high:+.4f}] ▲1 ▼0 |" in md
     assert (tmp_path / "report.tex").exists() and (tmp_path / "report_xx.png").stat().st_size > 1000
     assert (tmp_path / "report_gap.png").exists()
 
@@ -311,6 +314,14 @@ def test_report_renders_exactly_as_recorded(tmp_path):
     data = write_report(str(tmp_path), list(ranks), tasks, ["w1"],
                         seeds={row: [f"{row}.seed{k}" for k in range(2)] for row in ranks})
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == json.loads(json.dumps(data))
+    # the twin's difference is taken against its twin, not the reference: the mean of the language figures' gaps
+    fig = data["figures"]
+    for family, task, metric in (("X->X MRR@10", "{0}->{0}", "mrr@10"), ("X->pool mAP@20", "{0}->pool", "map@20")):
+        twin = data["twin_mean_differences"]["mp_infonce"][f"{family} | w1"]
+        gaps = [fig["mp_infonce"][task.format(x)]["w1"][metric] - fig["dual_infonce"][task.format(x)]["w1"][metric]
+                for x in langs]
+        assert twin["diff"] == pytest.approx(np.mean(gaps)) and twin["low"] < twin["diff"] < twin["high"]
+        assert twin["diff"] != pytest.approx(data["mean_differences"]["mp_infonce"][f"{family} | w1"]["diff"])
     for name in ("report.md", "report.tex"):
         got = (tmp_path / name).read_text(encoding="utf-8")
         path = os.path.join(GOLDEN, name)
@@ -446,9 +457,10 @@ def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
         folder = tmp_path / name
         folder.mkdir()
         json.dump(dict(settings, mask_false_negatives=name == "B"), open(folder / "settings.json", "w"))
-        for k, r in enumerate(ranks):
+        seeds = range(3) if name == "A" else range(7, 10)  # B's own seed names: each folder reads its own runs
+        for k, r in zip(seeds, ranks):
             _write_runs(folder, lambda i, r=r: r, f"mp_infonce.seed{k}", langs=["en"])
-        json.dump({"seeds": {"mp_infonce": [f"mp_infonce.seed{k}" for k in range(3)]}},
+        json.dump({"seeds": {"mp_infonce": [f"mp_infonce.seed{k}" for k in seeds]}},
                   open(folder / "report.json", "w"))
     assert main([str(tmp_path / "A"), str(tmp_path / "B"), "--json", str(tmp_path / "c.json")]) == 0
     records = {(r["task"], r["condition"]): r for r in json.load(open(tmp_path / "c.json"))}
@@ -459,10 +471,43 @@ def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
     assert 0 <= low < 1 / 3 < high <= 0.5
     # the typo'd copies rank one and two lower: B's seeds 0-1 at 1/2 and 1/3, A's at 1/3 and 1/4
     assert records[("en->en", "w1")]["difference"] == pytest.approx(2 / 3 * ((1 / 2 + 1 / 3) - (1 / 3 + 1 / 4)) / 2)
-    assert "| en->en | clean | 0.5000 | 0.8333 | +0.3333 |" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["| task | condition | A mrr@10 | B mrr@10 | B - A | 95% interval | seeds B > A |",
+                         "|---|---|---|---|---|---|---|"]
+    assert any(line.startswith("| en->en | clean | 0.5000 | 0.8333 | +0.3333 | [") and line.endswith("| 2/3 |")
+               for line in lines)
     json.dump(dict(settings, copies=3), open(tmp_path / "B" / "settings.json", "w"))
     assert main([str(tmp_path / "A"), str(tmp_path / "B")]) == 2
     assert "evaluate on different data: {'copies': (2, 3)}" in capsys.readouterr().err
+
+
+def test_compare_refuses_bad_input_with_one_line(tmp_path, capsys):
+    """A folder without its report, an unknown metric, a row one folder lacks, and unequal seed counts: rc 2,
+    one line naming what is wrong."""
+    from mpcl_tevatron.xmrc.compare import main
+
+    settings = {"langs": ["en"], "pivot": "en", "split": "test", "candidate_text": "sentence", "copies": 1,
+                "severities": ["w1"], "typo_seed": 0}
+    for name, seeds in (("A", 3), ("B", 2)):
+        (tmp_path / name).mkdir()
+        json.dump(settings, open(tmp_path / name / "settings.json", "w"))
+    a, b = str(tmp_path / "A"), str(tmp_path / "B")
+
+    def error(*argv):
+        assert main(list(argv)) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ")
+        return err
+
+    path = os.path.join(a, "report.json")
+    assert error(a, b) == f"error: {path}: missing (is {a} a finished XMRC recipe folder?)\n"
+    assert error(a, b, "--metric", "p@5") == \
+        "error: --metric 'p@5': use one of mrr@10, ndcg@10, recall@100, map@20, map@100\n"
+    for name, seeds in (("A", 3), ("B", 2)):
+        json.dump({"seeds": {"infonce": ["i"], "mp_infonce": [f"s{k}" for k in range(seeds)]}},
+                  open(tmp_path / name / "report.json", "w"))
+    assert error(a, b, "--row", "dst") == f"error: {a} has no row 'dst'; its rows: infonce, mp_infonce\n"
+    assert error(a, b) == f"error: mp_infonce: 3 seeds in {a}, 2 in {b}; pair them by seed\n"
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -163,6 +163,9 @@ def test_layout_neighbours_are_symmetric_and_real():
     assert neighbour_map("en")["s"] == frozenset("awedxz")
     assert "z" in neighbour_map("de")["t"] and "y" not in neighbour_map("de")["t"]  # QWERTZ
     assert "ñ" in neighbour_map("es")["l"]
+    # Devanagari vowel signs are combining marks, not letters (str.isalpha is False), and are keys all the same.
+    # __wrapped__: built afresh, not from the cache an earlier test (or mutmut's parent process) filled
+    assert neighbour_map.__wrapped__("hi")["\u093e"] == frozenset("\u0940\u0947\u0948\u094d")  # ा: ी े ै ्
     for lang in LAYOUTS:
         nb = neighbour_map(lang)
         for a, around in nb.items():

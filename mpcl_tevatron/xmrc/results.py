@@ -206,6 +206,8 @@ class Results:
     intervals: Optional[dict] = None
     #: ``mean_differences()``, filled by ``build``
     mean_diffs: Optional[dict] = None
+    #: ``mean_differences(self.twins)``: each multi-positive row minus its one-positive twin, filled by ``build``
+    twin_mean_diffs: Optional[dict] = None
 
     @classmethod
     def build(cls, out: str, rows: List[str], tasks: Sequence[Task], severities: Sequence[str],
@@ -228,6 +230,7 @@ class Results:
             seed_differences(per_seed, row, reference, results.task("X->X", x), cond, "mrr@10"))
             for row in rows if row != reference for x in results.langs for cond in results.conditions}
         results.mean_diffs = results.mean_differences()
+        results.twin_mean_diffs = results.mean_differences(results.twins)
         return results
 
     # --- what the tables are over ------------------------------------------------------------------------
@@ -283,19 +286,20 @@ class Results:
         return typo_gap(self.language_mean(row, "X->X", "clean", "mrr@10", langs),
                         self.language_mean(row, "X->X", condition, "mrr@10", langs))
 
-    def mean_differences(self) -> dict:
-        """{row: {"<family> | <condition>": {"diff", "low", "high"}}}: each row minus the reference on the score
-        averaged over languages, per question (XQuAD-R's questions are parallel: the same ids in every
-        language), with its 95% hierarchical-bootstrap interval over seeds and questions. None where the
-        languages do not share their questions (a language lost some)."""
+    def mean_differences(self, pairs: Optional[Sequence[Tuple[str, str]]] = None) -> dict:
+        """{row: {"<family> | <condition>": {"diff", "low", "high"}}}: each row minus its control (``pairs`` of
+        (row, control); default every row against the reference) on the score averaged over languages, per
+        question (XQuAD-R's questions are parallel: the same ids in every language), with its 95%
+        hierarchical-bootstrap interval over seeds and questions. None where the languages do not share their
+        questions (a language lost some)."""
+        if pairs is None:
+            pairs = [(row, self.reference) for row in self.rows if row != self.reference]
         out = {}
-        for row in self.rows:
-            if row == self.reference:
-                continue
+        for row, control in pairs:
             out[row] = {}
             for family, (kind, metric) in MEAN_FAMILIES.items():
                 for cond in self.conditions:
-                    diffs = [seed_differences(self.per_seed, row, self.reference, self.task(kind, x), cond, metric)
+                    diffs = [seed_differences(self.per_seed, row, control, self.task(kind, x), cond, metric)
                              for x in self.langs if self.task(kind, x) in self.per_seed[row]]
                     if not diffs or len({d.shape for d in diffs}) != 1:
                         out[row][f"{family} | {cond}"] = None
