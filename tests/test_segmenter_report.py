@@ -81,6 +81,15 @@ def test_segmenter_agrees_with_lareqa(lang):
     assert total == 240 and same / total >= FLOORS[lang]
 
 
+def test_agreement_counts_only_paragraphs_with_sentence_breaks():
+    """A paragraph without LAReQA's breaks is skipped (not the end of the count); one whose breaks the segmenter
+    reproduces counts as the same, one it splits differently does not."""
+    paragraphs = [{"context": "No breaks here. None."},
+                  {"context": "One. Two.", "sentence_breaks": [[0, 4], [5, 9]]},
+                  {"context": "One. Two.", "sentence_breaks": [[0, 9]]}]
+    assert agreement(paragraphs, "en") == (1, 2)
+
+
 def test_severities():
     assert parse_severity("w1") == {"n_words": 1, "rate": None}
     assert parse_severity("r20") == {"n_words": 1, "rate": 0.2}
@@ -210,6 +219,43 @@ def test_a_difference_that_one_seed_carries_alone_is_not_marked(tmp_path):
     assert (tmp_path / "report_diff.png").stat().st_size > 1000
 
 
+def test_a_lower_row_is_marked_down_only_when_lower_in_every_seed(tmp_path):
+    """The mirror of the test above. `dst` ranks every answer one lower than infonce in all three seeds: ▼.
+    `dst_mp` does so in seeds 1 and 2 but ranks like infonce in seed 0: lower on average, the question-level
+    tests reject, but the sign fails in one seed, so no mark; against its twin `dst` it is higher in seed 0 only,
+    and is not marked either. `typo_cl` differs little: its p-values are mid-range, identical on a second build
+    (the randomisation test is seeded), and Bonferroni's are larger than Holm's."""
+    base = lambda i: 1 + i % 4  # noqa: E731
+    lower = lambda i: 2 + i % 4  # noqa: E731
+    noisy = lambda i: 1 + i % 4 + (i % 7 == 0) - (i % 4 > 0 and i % 11 == 0)  # noqa: E731
+    for k in range(3):
+        tasks = _write_runs(tmp_path, base, f"infonce.seed{k}")
+        _write_runs(tmp_path, lower, f"dst.seed{k}")
+        _write_runs(tmp_path, base if k == 0 else lower, f"dst_mp.seed{k}")
+        _write_runs(tmp_path, noisy, f"typo_cl.seed{k}")
+    rows = ["infonce", "dst", "dst_mp", "typo_cl"]
+    seeds = {r: [f"{r}.seed{k}" for k in range(3)] for r in rows}
+    data = write_report(str(tmp_path), rows, tasks, ["w1"], seeds=seeds)
+    key = " | en->en | clean | mrr@10"
+    assert data["significance"]["dst" + key]["mark"] == "▼"
+    sig = data["significance"]["dst_mp" + key]
+    assert sig["p_student"] < 0.05 and sig["p_fisher"] < 0.05 and sig["mark"] == ""
+    figure = {row: data["figures"][row]["en->en"]["clean"]["mrr@10"] for row in rows}
+    assert figure["dst"] < figure["dst_mp"] < figure["infonce"]
+    twin = data["twins"]["dst_mp" + key]
+    assert twin["one_positive"] == "dst" and twin["p_student"] < 0.05 and twin["p_fisher"] < 0.05
+    assert twin["mark"] == ""
+    noisy_p = data["significance"]["typo_cl" + key]
+    assert 0.05 < noisy_p["p_fisher"] < 1 and 0.05 < noisy_p["p_student"] < 1
+    assert data["n_runs"] == 4 * 3 * 2 * 2  # figures: runs x tasks (en->en, en->pool) x conditions
+    again = write_report(str(tmp_path), rows, tasks, ["w1"], seeds=seeds)
+    assert again["significance"] == data["significance"]
+    bonferroni = write_report(str(tmp_path), rows, tasks, ["w1"], seeds=seeds, correction="bonferroni")
+    for test in ("p_student", "p_fisher"):
+        pairs = [(bonferroni["significance"][k][test], v[test]) for k, v in data["significance"].items()]
+        assert all(b >= h for b, h in pairs) and any(b > h for b, h in pairs), test
+
+
 def test_hierarchical_bootstrap_interval_covers_seed_spread():
     from mpcl_tevatron.xmrc.statistics import hierarchical_bootstrap_interval
 
@@ -238,6 +284,21 @@ def test_typo_gap_is_the_relative_drop():
     assert np.isnan(typo_gap(0.0, 0.0))
 
 
+def test_typo_gap_of_one_language_and_of_the_mean_over_languages():
+    """Results.typo_gap(row, condition, lang) reads that language's X->X figures; without a language, the means
+    over languages (the gap of the means, not the mean of the gaps)."""
+    from mpcl_tevatron.xmrc.results import Results
+
+    def fig(clean, typo):
+        return {"clean": {"mrr@10": np.array([clean])}, "w1": {"mrr@10": np.array([typo])}}
+
+    r = Results(rows=["a"], seeds={"a": ["a"]}, tasks=[Task("en", "en", ("en",), ""), Task("de", "de", ("de",), "")],
+                severities=["w1"], reference="a", correction="holm", settings={}, per_seed={},
+                scores={"a": {"en->en": fig(1.0, 0.5), "de->de": fig(0.6, 0.6)}}, marks={}, twin_marks={}, n_runs=2)
+    assert r.typo_gap("a", "w1", "en") == pytest.approx(0.5) and r.typo_gap("a", "w1", "de") == pytest.approx(0.0)
+    assert r.typo_gap("a", "w1") == pytest.approx(1 - 0.55 / 0.8)
+
+
 def test_report_from_runs(tmp_path):
     """Three rows over one language: the better row gets ▲ on clean queries; figures match a hand count, the
     typo'd figure being the mean over two copies that differ."""
@@ -264,6 +325,7 @@ def test_report_from_runs(tmp_path):
     md = open(tmp_path / "report.md").read()
     assert "1.000▲" in md and "Holm" in md
     diff = 1.0 - first_hit["infonce"]
+    assert data["seed_sd"]["mp_infonce"]["en->en"]["clean"]["mrr@10"] == 0.0  # one seed: no spread, not nan
     twin_mean = data["twin_mean_differences"]["mp_infonce"]["X->X MRR@10 | clean"]  # dual_infonce ranks as infonce
     assert twin_mean["diff"] == pytest.approx(diff) and 0 < twin_mean["low"] < diff < twin_mean["high"]
     low, high = twin_mean["low"], twin_mean["high"]
