@@ -117,6 +117,53 @@ def test_a_query_missing_from_the_run_scores_zero_and_mismatched_ids_warn(tmp_pa
     assert proc.returncode == 2 and "holds no query" in proc.stderr
 
 
+def test_reading_and_scoring_errors_say_exactly_what_is_wrong(tmp_path, caplog):
+    """In-process, message by message (the CLI's subprocess tests above check the exit code and one line)."""
+    import logging
+
+    from mpcl_tevatron.evaluation import check_metrics
+
+    run = tmp_path / "run.txt"
+    run.write_text("q1 Q0 d1 1 2.5 tag\nq1\td2\t1.0\n")  # a 6-column TREC line, then a 3-column one
+    assert read_run(str(run)).to_dict() == {"q1": {"d1": 2.5, "d2": 1.0}}
+    assert read_run(str(run)).name == "run.txt" and read_run(str(run), name="mine").name == "mine"
+    for text, message in (("q1 d1\n", f"{run}:1: expected 'qid docid score' or a 6-column TREC line"),
+                          ("q1 d1 2.0\nq1 d2 high\n", f"{run}:2: score 'high' is not a number"),
+                          ("\n", f"{run}: the run holds no query")):
+        run.write_text(text)
+        with pytest.raises(InputError) as err:
+            read_run(str(run))
+        assert str(err.value) == message
+    with pytest.raises(FileNotFoundError) as err:
+        read_run(str(tmp_path / "absent.txt"))
+    assert str(err.value) == f"{tmp_path / 'absent.txt'}: no such file"
+
+    class NamedRun(dict):
+        name = "r.txt"
+
+    judged = {"q1": {"d1": 1}, "q2": {"d2": 1}}
+    for qrels, ranked, message in (({}, NamedRun(q1={"d1": 1.0}), "the qrels hold no judged query"),
+                                   (judged, {}, "run: the run holds no query"),  # no name: "run"
+                                   (judged, NamedRun(Q1={"d1": 1.0}, Q2={"d2": 1.0}),
+                                    "r.txt: none of its 2 query ids is in the qrels (e.g. run 'Q1', qrels 'q1')")):
+        with pytest.raises(InputError) as err:
+            evaluate(qrels, ranked, ["mrr@10"])
+        assert str(err.value) == message
+    with pytest.raises(InputError) as err:
+        check_metrics(["mrr@10", "nosuch@10"])
+    assert str(err.value).startswith("metric 'nosuch@10': ")
+    (tmp_path / "qrels.txt").write_text("q1 0 d1 1\nq2 0 d2 1\n")
+    qrels = read_qrels(str(tmp_path / "qrels.txt"))
+    extra = "run.txt: 2 of 3 run queries are in the qrels; 0 judged queries have no ranking and score 0"
+    for text, warning in (("q1 d1 2.0\nq2 d2 1.0\n", None),  # every id matches: no warning
+                          ("q1 d1 2.0\nq2 d2 1.0\nq9 d2 1.0\n", extra)):  # every judged query ranked, one extra
+        run.write_text(text)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="mpcl_tevatron.evaluation"):
+            assert evaluate(qrels, read_run(str(run)), ["mrr@10"]) == {"mrr@10": 1.0}
+        assert [r.getMessage() for r in caplog.records] == ([warning] if warning else [])
+
+
 def _ranking(path):
     out = {}
     for line in open(path):
