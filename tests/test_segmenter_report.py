@@ -299,6 +299,22 @@ def test_typo_gap_of_one_language_and_of_the_mean_over_languages():
     assert r.typo_gap("a", "w1") == pytest.approx(1 - 0.55 / 0.8)
 
 
+def test_mean_over_languages_is_left_out_when_languages_do_not_share_their_questions():
+    """The mean-over-languages difference pairs questions across languages; when a language lost some (3
+    questions in en, 2 in de), every family and condition is None ("n/a" in the report), not a number."""
+    from mpcl_tevatron.xmrc.results import Results
+
+    def seeds(n):
+        return {c: {"mrr@10": np.ones((2, n)), "map@20": np.ones((2, n))} for c in ("clean", "w1")}
+
+    per_seed = {row: {"en->en": seeds(3), "de->de": seeds(2)} for row in ("infonce", "b")}
+    r = Results(rows=["infonce", "b"], seeds={}, tasks=[Task("en", "en", ("en",), ""), Task("de", "de", ("de",), "")],
+                severities=["w1"], reference="infonce", correction="holm", settings={}, per_seed=per_seed, scores={},
+                marks={}, twin_marks={}, n_runs=0)
+    assert r.mean_differences() == {"b": {f"{family} | {c}": None for family in ("X->X MRR@10", "X->pool mAP@20")
+                                          for c in ("clean", "w1")}}
+
+
 def test_report_from_runs(tmp_path):
     """Three rows over one language: the better row gets ▲ on clean queries; figures match a hand count, the
     typo'd figure being the mean over two copies that differ."""
