@@ -134,6 +134,10 @@ def test_reading_and_scoring_errors_say_exactly_what_is_wrong(tmp_path, caplog):
         with pytest.raises(InputError) as err:
             read_run(str(run))
         assert str(err.value) == message
+    (tmp_path / "empty_qrels.txt").write_text("\n")
+    with pytest.raises(InputError) as err:
+        read_qrels(str(tmp_path / "empty_qrels.txt"))
+    assert str(err.value) == f"{tmp_path / 'empty_qrels.txt'}: the qrels hold no judged query"
     with pytest.raises(FileNotFoundError) as err:
         read_run(str(tmp_path / "absent.txt"))
     assert str(err.value) == f"{tmp_path / 'absent.txt'}: no such file"
