@@ -378,9 +378,6 @@ def test_a_letter_off_the_languages_keyboard_uses_its_scripts_layout():
     """A Latin letter in a Russian query sits on the English layout, a Cyrillic one in a German query on the
     Russian; a letter of the language's own script missing from its layout, or of a script without a layout,
     has no keyboard neighbour."""
-    from mpcl_tevatron.typos.generator import TypoGenerator
-    from mpcl_tevatron.typos.keyboards import neighbour_map
-
     assert TypoGenerator(lang="ru")._keyboard_neighbours("Q") == neighbour_map("en")["q"] == {"a", "w"}
     assert TypoGenerator(lang="de")._keyboard_neighbours("ж") == neighbour_map("ru")["ж"]
     assert TypoGenerator(lang="en")._keyboard_neighbours("é") == frozenset()
@@ -390,8 +387,6 @@ def test_a_letter_off_the_languages_keyboard_uses_its_scripts_layout():
 
 def test_the_search_for_distinct_variants_has_a_budget_and_counts_short_queries():
     import warnings
-
-    from mpcl_tevatron.typos.generator import TypoGenerator
 
     g = TypoGenerator()
     with warnings.catch_warnings(record=True) as caught:
