@@ -42,6 +42,9 @@ def test_segment_by_hand():
         "Dr. Smith met John F. Kennedy in the U.S. in 1960.", "They spoke!", "Did they?"]
     assert _sentences("Am 3. Oktober kam er. Dann ging er.", "de") == ["Am 3. Oktober kam er.", "Dann ging er."]
     assert _sentences("The value is 3.5 here. «Next» one.", "en") == ["The value is 3.5 here.", "«Next» one."]
+    # an opening bracket or quote is not part of the abbreviation after it
+    assert _sentences("He (Dr. Smith) came. «Mr. Jones» did not.", "en") == [
+        "He (Dr. Smith) came.", "«Mr. Jones» did not."]
     assert _sentences("他来了。她走了！好吗？", "zh") == ["他来了。", "她走了！", "好吗？"]
     assert _sentences("वह आया। वह गया।", "hi") == ["वह आया।", "वह गया।"]
     assert _sentences("Τι είναι; Είναι καλό.", "el") == ["Τι είναι;", "Είναι καλό."]
@@ -56,6 +59,9 @@ def test_segment_language_rules_by_hand():
                       "im [21.] Jahrhundert.", "de") == [
         "Es heißt Krieg.", "„Sieben Jahre“ dauerte er.", "Die Route 99.", "Sie ist lang.",
         "Am 3. Mai im [21.] Jahrhundert."]
+    # an ordinal has up to three digits; a year (four) ends its sentence
+    assert _sentences("Zum 100. Geburtstag kam er. Es war 1990. Danach ging er.", "de") == [
+        "Zum 100. Geburtstag kam er.", "Es war 1990.", "Danach ging er."]
     assert _sentences("Köye indi. 12 Mayıs 1705'te geldi. 1785'te öldü. 1973 yılında döndü. 18. yüzyılda "
                       "bitti. 35.064 hane vardır.", "tr") == [
         "Köye indi.", "12 Mayıs 1705'te geldi. 1785'te öldü. 1973 yılında döndü.", "18. yüzyılda bitti.",

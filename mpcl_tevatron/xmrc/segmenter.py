@@ -5,7 +5,8 @@ One pass over the text finds sentence ends:
 - ``.`` ``!`` ``?`` (and the Greek question mark ``;``, Arabic ``؟``, the ellipsis ``…``), with any closing
   quotes or brackets after them, followed by whitespace and then something that can open a sentence (a letter
   that is not lower case, a digit, an opening quote or bracket). A full stop does not end a sentence after a
-  known abbreviation, a single letter (initials: "J. R. R."), or a one- or two-digit number (ordinals: "3. Oktober");
+  known abbreviation, a single letter (initials: "J. R. R."), or, in German and Turkish, a number of up to three
+  digits (ordinals: "3. Oktober", "100. Geburtstag"; years have four);
   in a language without measured rules (``MEASURED``), initials, single capitals and common honorifics never end
   a sentence;
   a few per-language rules (the sets below) follow what LAReQA's breaks do in German, Spanish and Turkish,
@@ -35,8 +36,10 @@ ABBREVIATIONS = {
     "el": "κ π.χ δηλ κ.λπ κ.ά",
     "ru": "г т.е т.п пр им ул см стр тыс млн млрд н англ ум",
 }
-#: Languages that write ordinals as a number and a full stop ("3. Oktober"), and the words that never follow
-#: an ordinal but open sentences (after "Route 99." a sentence starts at "Sie").
+#: Languages that write ordinals as a number and a full stop ("3. Oktober", "zum 100. Geburtstag"; up to three
+#: digits, as a year's four end sentences), and the words that never follow an ordinal but open sentences
+#: (after "Route 99." a sentence starts at "Sie"). Three digits rather than two changes no XQuAD-R paragraph;
+#: where a number is ambiguous, not splitting keeps the answer's sentence whole.
 ORDINAL_DOT = {"de", "tr"}
 NOT_AFTER_ORDINAL = {"de": set("der die das den dem des ein eine einer sie er es wir ich dies diese dieser dieses "
                                "im in am an auf als nach mit bei seit zu zum zur von vom".split())}
@@ -98,7 +101,7 @@ def _is_abbreviation(token: str, lang: Optional[str], next_word: str = "") -> bo
     if not low:
         return False
     if low.isdigit():
-        return lang in ORDINAL_DOT and len(low) <= 2 and next_word.lower() not in NOT_AFTER_ORDINAL.get(lang, ())
+        return lang in ORDINAL_DOT and len(low) <= 3 and next_word.lower() not in NOT_AFTER_ORDINAL.get(lang, ())
     if len(low) == 1 and low.isalpha():
         return lang in INITIALS or lang not in MEASURED
     if "." in low and all(len(part) == 1 and part.isalpha() for part in low.split(".")):
