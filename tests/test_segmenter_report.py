@@ -169,7 +169,7 @@ def _write_runs(tmp_path, rank_of_answer, run, n=60, noise_seed=0, langs=None):
         (tmp_path / "data" / sub).mkdir(parents=True, exist_ok=True)
         (tmp_path / "data" / sub / "qrels.txt").write_text("".join(f"{q} 0 d{i} 1\n" for i, q in enumerate(qids)))
     if not (tmp_path / "settings.json").exists():
-        json.dump({"seed": 1}, open(tmp_path / "settings.json", "w"))
+        (tmp_path / "settings.json").write_text(json.dumps({"seed": 1}))
     tasks = [Task("en", "en", ("en",), str(tmp_path / "data" / "en" / "qrels.txt")),
              Task("en", "pool", ("en",), str(tmp_path / "data" / "pool" / "qrels.txt"))]
     if langs:  # every XMRC task over these languages, pivot en (the same synthetic ranking in each)
@@ -189,7 +189,8 @@ def _write_runs(tmp_path, rank_of_answer, run, n=60, noise_seed=0, langs=None):
         runs[task] = {"set": sets, "qid": ids, "doc_ids": [f"d{i}" for i in range(n)] +
                       [f"x{j}" for j in range(10)], "ranks": np.array(docs, dtype=np.int32),
                       "scores": np.array(scores)}
-    pickle.dump(runs, open(tmp_path / "runs" / f"{run}.pkl", "wb"))
+    with open(tmp_path / "runs" / f"{run}.pkl", "wb") as f:
+        pickle.dump(runs, f)
     return tasks
 
 
@@ -415,6 +416,35 @@ def test_report_renders_exactly_as_recorded(tmp_path):
                 f.write(got)
         with open(path, encoding="utf-8") as f:
             assert got == f.read(), name
+
+
+def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
+    """One seed and no typo'd severity: no typo'd column, no seed note, no typo gap per language. With a
+    severity: a row that never retrieves has an n/a typo gap; a twin below its one-positive twin is counted ▼;
+    mean differences that could not be paired read n/a, and a twin without its interval gets none."""
+    from mpcl_tevatron.xmrc.report import markdown
+    from mpcl_tevatron.xmrc.results import Results
+
+    ranks = {"infonce": lambda i: 1 + i % 4, "dst": lambda i: 1 + i % 4, "dst_mp": lambda i: 2 + i % 4,
+             "never": lambda i: 11}  # rank 11: outside the run's top 10
+    for row, rank_of_answer in ranks.items():
+        tasks = _write_runs(tmp_path, rank_of_answer, row)
+    rows = list(ranks)
+    md = markdown(Results.build(str(tmp_path), rows, tasks, []))
+    assert "| row | en clean | mean clean |" in md and "typo None" not in md
+    assert "training seeds" not in md and "## Typo gap per language" not in md
+    r = Results.build(str(tmp_path), rows, tasks, ["w1"])
+    md = markdown(r)
+    assert "| row | en clean | en typo w1 | mean clean | mean typo w1 |" in md
+    assert "| never | 0.000 | 0.000 | n/a |" in md  # robustness curve: clean, w1, gap
+    twin = next(line for line in md.splitlines() if line.startswith("| dst_mp vs dst |")).split(" | ")
+    assert twin[1].endswith("▲0 ▼1") and "[" in twin[1]  # X->X MRR@10 clean
+    r.mean_diffs = {row: {key: None for key in by_key} for row, by_key in r.mean_diffs.items()}
+    r.twin_mean_diffs = None
+    md = markdown(r)
+    assert "| never | n/a | n/a | n/a | n/a |" in md
+    twin = next(line for line in md.splitlines() if line.startswith("| dst_mp vs dst |")).split(" | ")
+    assert twin[1].endswith("▲0 ▼1") and "[" not in twin[1]
 
 
 @pytest.mark.parametrize("rejecting", ["student", "fisher"])
