@@ -399,6 +399,12 @@ def test_report_renders_exactly_as_recorded(tmp_path):
     data = write_report(str(tmp_path), list(ranks), tasks, ["w1"],
                         seeds={row: [f"{row}.seed{k}" for k in range(2)] for row in ranks})
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == json.loads(json.dumps(data))
+    assert list(data) == ["settings", "reference", "correction", "alpha", "metrics", "rows", "seeds", "figures",
+                          "seed_sd", "significance", "twins", "intervals_vs_reference", "mean_differences",
+                          "twin_mean_differences", "n_runs"]
+    assert (data["settings"], data["reference"], data["correction"], data["alpha"], data["metrics"], data["rows"]) \
+        == ({"seed": 1}, "infonce", "holm", 0.05, ["mrr@10", "ndcg@10", "recall@100", "map@20", "map@100"], list(ranks))
+    assert data["seeds"] == {row: [f"{row}.seed0", f"{row}.seed1"] for row in ranks}
     # the twin's difference is taken against its twin, not the reference: the mean of the language figures' gaps
     fig = data["figures"]
     for family, task, metric in (("X->X MRR@10", "{0}->{0}", "mrr@10"), ("X->pool mAP@20", "{0}->pool", "map@20")):
@@ -422,7 +428,7 @@ def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
     """One seed and no typo'd severity: no typo'd column, no seed note, no typo gap per language. With a
     severity: a row that never retrieves has an n/a typo gap; a twin below its one-positive twin is counted ▼;
     mean differences that could not be paired read n/a, and a twin without its interval gets none."""
-    from mpcl_tevatron.xmrc.report import markdown
+    from mpcl_tevatron.xmrc.report import json_data, latex, markdown
     from mpcl_tevatron.xmrc.results import Results
 
     ranks = {"infonce": lambda i: 1 + i % 4, "dst": lambda i: 1 + i % 4, "dst_mp": lambda i: 2 + i % 4,
@@ -439,6 +445,12 @@ def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
     assert "| never | 0.000 | 0.000 | n/a |" in md  # robustness curve: clean, w1, gap
     twin = next(line for line in md.splitlines() if line.startswith("| dst_mp vs dst |")).split(" | ")
     assert twin[1].endswith("▲0 ▼1") and "[" in twin[1]  # X->X MRR@10 clean
+    tex = latex(r)
+    assert "\ndst\\_mp & 0.321$^\\blacktriangledown$ & " in tex and "▼" not in tex
+    twin = json_data(r)["twins"]["dst_mp | en->en | clean | mrr@10"]
+    mark, p_student, p_fisher = r.twin_marks[("dst_mp", "en->en", "clean", "mrr@10")]
+    assert twin == {"one_positive": "dst", "mark": mark, "p_student": p_student, "p_fisher": p_fisher}
+    assert p_student != p_fisher
     r.mean_diffs = {row: {key: None for key in by_key} for row, by_key in r.mean_diffs.items()}
     r.twin_mean_diffs = None
     md = markdown(r)

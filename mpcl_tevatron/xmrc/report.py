@@ -158,7 +158,7 @@ def latex(results: Results) -> str:
     for spec in table_specs(results):
         header = _header(spec)
         tex += [f"% {spec.title}", "\\begin{tabular}{l" + "r" * (len(header) - 1) + "}", "\\toprule",
-                " & ".join(h.replace("->", "$\\to$") for h in header) + " \\\\", "\\midrule"]
+                " & ".join(header) + " \\\\", "\\midrule"]
         for row in results.rows:
             cells, means = table_cells(results, spec, row)
             cells = [c.replace("▲", "$^\\blacktriangle$").replace("▼", "$^\\blacktriangledown$") for c in cells]
