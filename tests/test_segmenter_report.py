@@ -384,18 +384,25 @@ def test_pivot_tables_leave_the_pivot_out_and_average_the_others(tmp_path):
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 
 
-def test_report_renders_exactly_as_recorded(tmp_path):
-    """report.md and report.tex of a fixed synthetic run (3 languages, pivot en, 3 rows with a multi-positive
-    twin, 2 seeds, one typo'd severity) are byte for byte the recorded ones, and report.json holds what
-    write_report returns. The figures themselves are checked against independent computations elsewhere; this
-    pins the format (headers, marks, sds, intervals, the LaTeX escapes). After an intended change of format:
-    UPDATE_GOLDEN=1 pytest -k renders_exactly, then read the diff of tests/golden/."""
+def _three_language_runs(tmp_path):
+    """The runs of a fixed synthetic XMRC run: 3 languages (pivot en), 3 rows with a multi-positive twin, 2
+    seeds. Returns (languages, {row: rank of question i's answer in seed k}, tasks)."""
     langs = ("en", "de", "zh")
     ranks = {"infonce": lambda i, k: 1 + i % 4, "mp_infonce": lambda i, k: 1 + (i + k) % 2 + k * (i % 7 == 0),
              "dual_infonce": lambda i, k: 1 + (i * (k + 1)) % 3}
     for k in range(2):
         for row, rank_of_answer in ranks.items():
             tasks = _write_runs(tmp_path, lambda i: rank_of_answer(i, k), f"{row}.seed{k}", noise_seed=k, langs=langs)
+    return langs, ranks, tasks
+
+
+def test_report_renders_exactly_as_recorded(tmp_path):
+    """report.md and report.tex of a fixed synthetic run (3 languages, pivot en, 3 rows with a multi-positive
+    twin, 2 seeds, one typo'd severity) are byte for byte the recorded ones, and report.json holds what
+    write_report returns. The figures themselves are checked against independent computations elsewhere; this
+    pins the format (headers, marks, sds, intervals, the LaTeX escapes). After an intended change of format:
+    UPDATE_GOLDEN=1 pytest -k renders_exactly, then read the diff of tests/golden/."""
+    langs, ranks, tasks = _three_language_runs(tmp_path)
     data = write_report(str(tmp_path), list(ranks), tasks, ["w1"],
                         seeds={row: [f"{row}.seed{k}" for k in range(2)] for row in ranks})
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == json.loads(json.dumps(data))
@@ -457,6 +464,59 @@ def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
     assert "| never | n/a | n/a | n/a | n/a |" in md
     twin = next(line for line in md.splitlines() if line.startswith("| dst_mp vs dst |")).split(" | ")
     assert twin[1].endswith("▲0 ▼1") and "[" not in twin[1]
+
+
+def test_plots_draw_the_reports_figures(tmp_path, monkeypatch):
+    """Each plot's bars and points are the report's numbers, per row and language, at the row's offset:
+    report_xx.png clean and typo'd X->X MRR@10, report_gap.png 100 x the typo gap, report_diff.png the
+    difference from the reference with its interval, one panel per condition."""
+    import matplotlib.figure
+
+    from mpcl_tevatron.xmrc.report import plot_differences, plot_gap, plot_xx
+    from mpcl_tevatron.xmrc.results import Results
+
+    langs, ranks, tasks = _three_language_runs(tmp_path)
+    r = Results.build(str(tmp_path), list(ranks), tasks, ["w1"],
+                      seeds={row: [f"{row}.seed{k}" for k in range(2)] for row in ranks})
+    figures, savefig = {}, matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda fig, path, **kw: (figures.__setitem__(os.path.basename(path), fig),
+                                                 savefig(fig, path, **kw)))
+    for plot in (plot_xx, plot_gap, plot_differences):
+        plot(str(tmp_path), r)
+    rows, width = list(ranks), 0.8 / 3
+
+    def bars(container):
+        return [p.get_x() + p.get_width() / 2 for p in container], [p.get_height() for p in container]
+
+    def ticks(ax):  # each language's label at the middle of its group
+        return list(ax.get_xticks()), [t.get_text() for t in ax.get_xticklabels()]
+
+    group = (pytest.approx(np.arange(3) + 0.4 - width / 2), list(langs))
+    assert ticks(figures["report_xx.png"].axes[0]) == group and ticks(figures["report_gap.png"].axes[0]) == group
+    assert all(ticks(ax) == (pytest.approx(np.arange(3)), list(langs)) for ax in figures["report_diff.png"].axes)
+    (ax,) = figures["report_xx.png"].axes
+    for i, row in enumerate(rows):
+        for container, cond in zip(ax.containers[2 * i: 2 * i + 2], ("clean", "w1")):
+            centres, heights = bars(container)
+            assert centres == pytest.approx(np.arange(3) + i * width)
+            assert heights == pytest.approx([r.mean(row, f"{x}->{x}", cond, "mrr@10") for x in langs])
+    (ax,) = figures["report_gap.png"].axes
+    for i, row in enumerate(rows):
+        centres, heights = bars(ax.containers[i])
+        assert centres == pytest.approx(np.arange(3) + i * width)
+        assert heights == pytest.approx([100 * r.typo_gap(row, "w1", x) for x in langs])
+    axes = figures["report_diff.png"].axes
+    assert [ax.get_title() for ax in axes] == ["clean queries", "w1 queries"]
+    for ax, cond in zip(axes, ("clean", "w1")):
+        for i, row in enumerate(rows[1:]):
+            points, _, (bar,) = ax.containers[i]
+            offset = i * 0.4 - 0.4 + 0.2
+            assert list(points.get_xdata()) == pytest.approx(np.arange(3) + offset)
+            assert list(points.get_ydata()) == pytest.approx(
+                [r.difference(row, f"{x}->{x}", cond, "mrr@10") for x in langs])
+            ends = [end for seg in bar.get_segments() for end in (seg[0][1], seg[1][1])]
+            assert ends == pytest.approx([end for x in langs for end in r.intervals[(row, f"{x}->{x}", cond)]])
 
 
 @pytest.mark.parametrize("rejecting", ["student", "fisher"])
