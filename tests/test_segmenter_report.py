@@ -293,7 +293,8 @@ def test_typo_gap_is_the_relative_drop():
 
 def test_typo_gap_of_one_language_and_of_the_mean_over_languages():
     """Results.typo_gap(row, condition, lang) reads that language's X->X figures; without a language, the means
-    over languages (the gap of the means, not the mean of the gaps)."""
+    over languages (the gap of the means, not the mean of the gaps). The report's robustness tables show both."""
+    from mpcl_tevatron.xmrc.report import _robustness_markdown
     from mpcl_tevatron.xmrc.results import Results
 
     def fig(clean, typo):
@@ -304,6 +305,9 @@ def test_typo_gap_of_one_language_and_of_the_mean_over_languages():
                 scores={"a": {"en->en": fig(1.0, 0.5), "de->de": fig(0.6, 0.6)}}, marks={}, twin_marks={}, n_runs=2)
     assert r.typo_gap("a", "w1", "en") == pytest.approx(0.5) and r.typo_gap("a", "w1", "de") == pytest.approx(0.0)
     assert r.typo_gap("a", "w1") == pytest.approx(1 - 0.55 / 0.8)
+    md = "\n".join(_robustness_markdown(r))  # the curve: means over languages; then the gap per language
+    assert "| row | clean | w1 | gap w1 |\n|---|---|---|---|\n| a | 0.800 | 0.550 | 31.2% |" in md
+    assert "| row | en | de |\n|---|---|---|\n| a | 50.0% | 0.0% |" in md
 
 
 def test_mean_over_languages_is_left_out_when_languages_do_not_share_their_questions():
@@ -630,6 +634,10 @@ def test_xx_table_prints_each_language_and_the_mean_clean_and_typod():
     report["figures"]["a-much-longer-row-name"] = report["figures"].pop("infonce")
     assert xx_table(report).splitlines()[1:3] == ["lang" + " " * 17 + "zero-shot" + "  a-much-longer-row-name",
                                                   "en  " + " " * 13 + "0.800 / 0.700" + " " * 11 + "0.900 / 0.800"]
+    one = {"rows": ["infonce"], "figures": {"infonce": {"th->th": {"clean": {"mrr@10": 0.5}, "w1": {"mrr@10": 0.25},
+                                                               "r50": {"mrr@10": 0.125}}}}}  # one row, one language
+    assert xx_table(one).splitlines()[2:] == ["th      0.500 / 0.250", "mean    0.500 / 0.250"]
+    assert xx_table(one, "r50").splitlines()[0::2] == ["X->X MRR@10, clean / typo'd (r50)", "th      0.500 / 0.125"]
 
 
 def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
