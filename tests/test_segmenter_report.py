@@ -409,7 +409,10 @@ def test_report_renders_exactly_as_recorded(tmp_path):
     langs, ranks, tasks = _three_language_runs(tmp_path)
     data = write_report(str(tmp_path), list(ranks), tasks, ["w1"],
                         seeds={row: [f"{row}.seed{k}" for k in range(2)] for row in ranks})
-    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8")) == json.loads(json.dumps(data))
+    text = (tmp_path / "report.json").read_text(encoding="utf-8")
+    assert json.loads(text) == json.loads(json.dumps(data))
+    assert text.startswith('{\n "settings": {\n  "seed": 1\n },\n "reference": "infonce",')  # indent 1
+    assert '"mark": "▲"' in text  # marks written as themselves, not as \u escapes
     assert list(data) == ["settings", "reference", "correction", "alpha", "metrics", "rows", "seeds", "figures",
                           "seed_sd", "significance", "twins", "intervals_vs_reference", "mean_differences",
                           "twin_mean_differences", "n_runs"]
