@@ -9,7 +9,17 @@ import random
 import string
 import sys
 
+import threading
+
 import pytest
+import tqdm.std
+
+# tqdm's default write lock holds a multiprocessing lock that every process forked from this one shares: under
+# mutmut, which forks a worker per mutant from the process that ran the tests first, a worker killed inside it
+# (a timeout) leaves it taken and every later worker that opens a progress bar waits for ever. A lock of this
+# process's own, and no monitor thread, keep forked workers independent.
+tqdm.std.tqdm.set_lock(threading.RLock())
+tqdm.std.tqdm.monitor_interval = 0
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # $XQUAD_R points elsewhere (as for the recipe): e.g. under mutmut, which runs the tests from a copy in mutants/
