@@ -589,6 +589,68 @@ def test_report_metrics_match_an_independent_implementation():
     assert 0 < ours["map@20"].mean() < ours["map@100"].mean() < ours["recall@100"].mean() < 1
 
 
+def test_graded_relevance_scores_as_ranx_scores_the_same_run_as_dicts():
+    """The array path (qrels_array + per_query_scores) on graded qrels equals ranx's own Qrels/Run path:
+    relevant candidates are ordered by relevance for the ideal DCG, whatever order the qrels list them in."""
+    from ranx import Qrels, Run, evaluate
+
+    from mpcl_tevatron.xmrc.results import METRICS, per_query_scores, qrels_array
+
+    qrels = {"q0": {"d3": 1, "d0": 2, "d2": 3}, "q1": {"d1": 1}, "q2": {"d1": 1, "d2": 2}}
+    ranked = {"q0": ["d3", "d0", "d1"], "q1": ["d0", "d1"], "q2": ["d1", "d2", "d3"]}
+    doc_ids = ["d0", "d1", "d2", "d3"]
+    index = {d: i for i, d in enumerate(doc_ids)}
+    questions = sorted(qrels)
+    ranks = np.full((3, 3), -1)
+    scores = np.zeros((3, 3))
+    for i, q in enumerate(questions):
+        ranks[i, :len(ranked[q])] = [index[d] for d in ranked[q]]
+        scores[i, :len(ranked[q])] = [3, 2, 1][:len(ranked[q])]
+    ours = per_query_scores(qrels_array(qrels, questions, index), ranks, scores)
+    run = Run({q: {d: 3.0 - k for k, d in enumerate(ranked[q])} for q in questions})
+    theirs = evaluate(Qrels(qrels), run, list(METRICS), return_mean=False)
+    for metric in METRICS:
+        assert list(ours[metric]) == pytest.approx(list(theirs[metric]), abs=1e-12), metric
+    assert 0 < ours["ndcg@10"][0] < 1 and ours["ndcg@10"][2] < 1  # graded: not the binary figures
+
+
+def test_scoring_a_task_keeps_each_question_in_its_row():
+    """_score_task: a run line whose question is not in the qrels is dropped (it takes no question's row); a
+    question missing from a query set scores 0, also when its relevant candidate was never searched; the
+    typo'd figure is the mean over that severity's copies."""
+    from mpcl_tevatron.xmrc.results import _score_task
+
+    qrels = {"q0": {"d0": 1}, "q1": {"d1": 1}, "q2": {"unsearched": 1}}
+    lines = [("clean", "q0", [0, 1]), ("clean", "extra", [1, 0]), ("w1.0", "q1", [1, 0]), ("w1.1", "q1", [0, 1]),
+             ("w1.0", "q0", [1, 0])]
+    r = {"set": [s for s, _, _ in lines], "qid": [q for _, q, _ in lines], "doc_ids": ["d0", "d1"],
+         "ranks": np.array([ranks for _, _, ranks in lines]), "scores": np.tile([2.0, 1.0], (len(lines), 1))}
+    got = _score_task(r, qrels, ["w1"])
+    assert list(got["clean"]["mrr@10"]) == [1.0, 0.0, 0.0]  # q1 and q2 are not in the clean set
+    assert list(got["w1"]["mrr@10"]) == [0.25, 0.75, 0.0]  # q0: (1/2 + 0) / 2; q1: (1 + 1/2) / 2
+    assert set(got) == {"clean", "w1"}
+
+
+def test_seed_differences_pair_seeds_or_take_the_controls_mean():
+    """Seed k minus seed k when both rows have as many seeds; otherwise minus the control's mean over its seeds
+    (a zero-shot row has one run, the trained reference three)."""
+    from mpcl_tevatron.xmrc.results import seed_differences
+
+    def table(runs):
+        return {"t": {"clean": {"mrr@10": np.array(runs, dtype=float)}}}
+
+    per_seed = {"one": table([[0.5, 0.5]]), "three": table([[1, 0], [0, 1], [1, 0]]), "two": table([[1, 1], [0, 0]])}
+
+    def diff(row, control):
+        return seed_differences(per_seed, row, control, "t", "clean", "mrr@10")
+
+    np.testing.assert_allclose(diff("one", "three"), [[-1 / 6, 1 / 6]])  # the mean per question
+    np.testing.assert_allclose(diff("three", "one"), [[0.5, -0.5], [-0.5, 0.5], [0.5, -0.5]])
+    np.testing.assert_allclose(diff("two", "two"), [[0, 0], [0, 0]])
+    np.testing.assert_allclose(diff("three", "two"), [[0.5, -0.5], [-0.5, 0.5], [0.5, -0.5]])
+    np.testing.assert_allclose(diff("two", "three"), [[1 / 3, 2 / 3], [-2 / 3, -1 / 3]])
+
+
 def test_sweep_table_holds_every_point_and_marks_the_best_on_dev(tmp_path):
     """The sweep reads each point's dev report: mean over languages of clean and typo'd X->X MRR@10, the
     point with the best mean of the two chosen, seeds and their spread shown."""
