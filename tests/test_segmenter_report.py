@@ -614,6 +614,21 @@ def test_graded_relevance_scores_as_ranx_scores_the_same_run_as_dicts():
     assert 0 < ours["ndcg@10"][0] < 1 and ours["ndcg@10"][2] < 1  # graded: not the binary figures
 
 
+def test_xmrc_tasks_name_what_each_task_searches_and_scores_with():
+    from mpcl_tevatron.xmrc.tasks import xmrc_tasks
+
+    def qrels(target):
+        return os.path.join("d", target, "qrels.txt")
+
+    assert xmrc_tasks("d", ["en", "de", "zh"], "en") == [
+        Task("en", "en", ("en",), qrels("en")), Task("de", "de", ("de",), qrels("de")),
+        Task("zh", "zh", ("zh",), qrels("zh")),
+        Task("de", "en", ("en",), qrels("en")), Task("en", "de", ("de",), qrels("de")),
+        Task("zh", "en", ("en",), qrels("en")), Task("en", "zh", ("zh",), qrels("zh")),
+        Task("en", "pool", ("en", "de", "zh"), qrels("pool")), Task("de", "pool", ("en", "de", "zh"), qrels("pool")),
+        Task("zh", "pool", ("en", "de", "zh"), qrels("pool"))]
+
+
 def test_scoring_a_task_keeps_each_question_in_its_row():
     """_score_task: a run line whose question is not in the qrels is dropped (it takes no question's row); a
     question missing from a query set scores 0, also when its relevant candidate was never searched; the

@@ -372,6 +372,10 @@ def test_write_typo_copies_returns_the_paths_it_wrote(tmp_path):
     written = write_typo_copies(str(src), str(tmp_path / "out"), 2, 0, TypoGenerator(), progress=False)
     assert written == [str(tmp_path / "out" / "q.typo0.tsv"), str(tmp_path / "out" / "q.typo1.tsv")]
     assert all(os.path.isfile(p) for p in written)
+    first = [open(p, encoding="utf-8").read() for p in written]
+    # a rerun into the same folder (a resumed recipe) writes the same copies over them
+    assert write_typo_copies(str(src), str(tmp_path / "out"), 2, 0, TypoGenerator(), progress=False) == written
+    assert [open(p, encoding="utf-8").read() for p in written] == first
 
 
 def test_a_letter_off_the_languages_keyboard_uses_its_scripts_layout():
