@@ -253,21 +253,43 @@ def test_cli_errors_are_one_line(tmp_path):
 
 
 def test_cli_adds_query_variants_to_train_groups(tmp_path):
+    from mpcl_tevatron.typos.cli import add_query_variants
+
     src = tmp_path / "train.jsonl"
     groups = [{"query_id": "1", "query": "What is the capital of Germany", "positive_passages": [{"text": "Berlin"}]},
               {"query_id": "2", "query": "the of", "positive_passages": [{"text": "x"}]}]
     src.write_text("".join(json.dumps(g) + "\n" for g in groups))
-    proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(tmp_path / "o"),
-                           "--query_variants", "3", "--seed", "4"], capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
+    written = add_query_variants(str(src), str(tmp_path / "o"), 3, 4, TypoGenerator())  # in-process: mutmut sees it
+    assert written == str(tmp_path / "o" / "train.variants.jsonl")
     out = [json.loads(line) for line in (tmp_path / "o" / "train.variants.jsonl").read_text().splitlines()]
     assert out[0]["query_variants"] == make_typos("What is the capital of Germany", 3, seed=4)
     assert len(set(out[0]["query_variants"])) == 3 and out[0]["positive_passages"] == groups[0]["positive_passages"]
     assert out[1]["query_variants"] == ["the of"]  # nothing eligible: the query itself
+    proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(tmp_path / "c"),
+                           "--query_variants", "3", "--seed", "4"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout == str(tmp_path / "c" / "train.variants.jsonl") + "\n", proc.stderr
+    assert (tmp_path / "c" / "train.variants.jsonl").read_text() == (tmp_path / "o" / "train.variants.jsonl").read_text()
     src.write_text('{"query_id": "1", "query": ""}\n')
     proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(tmp_path / "o"),
                            "--query_variants", "3"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and f"{src}:1: empty or missing query" in proc.stderr
+
+
+def test_query_variants_read_query_text_too_and_keep_other_scripts_as_written(tmp_path):
+    """Groups that name their query ``query_text`` (Tevatron v2's field) get variants as well; UTF-8 text is
+    written as itself, not as \\u escapes; a rerun into the same folder writes the same file."""
+    from mpcl_tevatron.typos.cli import add_query_variants
+
+    src = tmp_path / "g.jsonl"
+    src.write_text(json.dumps({"query_id": "1", "query_text": "Где находится столица Германии"}) + "\n",
+                   encoding="utf-8")
+    out = add_query_variants(str(src), str(tmp_path), 2, 0, TypoGenerator(lang="ru"))
+    text = open(out, encoding="utf-8").read()
+    (group,) = [json.loads(line) for line in text.splitlines()]
+    assert group["query_variants"] == make_typos("Где находится столица Германии", 2, seed=0, lang="ru")
+    assert "столица" in text or "Германии" in text
+    assert add_query_variants(str(src), str(tmp_path), 2, 0, TypoGenerator(lang="ru")) == out
+    assert open(out, encoding="utf-8").read() == text
 
 
 def test_new_letters_come_from_the_alphabet_and_keep_the_case():
