@@ -291,9 +291,10 @@ def test_typo_gap_is_the_relative_drop():
     assert np.isnan(typo_gap(0.0, 0.0))
 
 
-def test_typo_gap_of_one_language_and_of_the_mean_over_languages():
+def test_typo_gap_of_one_language_and_of_the_mean_over_languages(tmp_path, monkeypatch):
     """Results.typo_gap(row, condition, lang) reads that language's X->X figures; without a language, the means
-    over languages (the gap of the means, not the mean of the gaps). The report's robustness tables show both."""
+    over languages (the gap of the means, not the mean of the gaps). The report's robustness tables show both;
+    its gap plot, each language's."""
     from mpcl_tevatron.xmrc.report import _robustness_markdown
     from mpcl_tevatron.xmrc.results import Results
 
@@ -305,6 +306,14 @@ def test_typo_gap_of_one_language_and_of_the_mean_over_languages():
                 scores={"a": {"en->en": fig(1.0, 0.5), "de->de": fig(0.6, 0.6)}}, marks={}, twin_marks={}, n_runs=2)
     assert r.typo_gap("a", "w1", "en") == pytest.approx(0.5) and r.typo_gap("a", "w1", "de") == pytest.approx(0.0)
     assert r.typo_gap("a", "w1") == pytest.approx(1 - 0.55 / 0.8)
+    import matplotlib.figure
+
+    from mpcl_tevatron.xmrc.report import plot_gap
+
+    figures = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, path, **kw: figures.append(fig))
+    plot_gap(str(tmp_path), r)
+    assert [p.get_height() for p in figures[0].axes[0].containers[0]] == pytest.approx([50.0, 0.0])
     md = "\n".join(_robustness_markdown(r))  # the curve: means over languages; then the gap per language
     assert "| row | clean | w1 | gap w1 |\n|---|---|---|---|\n| a | 0.800 | 0.550 | 31.2% |" in md
     assert "| row | en | de |\n|---|---|---|\n| a | 50.0% | 0.0% |" in md
@@ -453,6 +462,7 @@ def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
     md = markdown(Results.build(str(tmp_path), rows, tasks, []))
     assert "| row | en clean | mean clean |" in md and "typo None" not in md
     assert "training seeds" not in md and "## Typo gap per language" not in md
+    assert "corrected p < 0.05 in both tests.\n" in md  # the sentence ends there: no seed note
     r = Results.build(str(tmp_path), rows, tasks, ["w1"])
     md = markdown(r)
     assert "| row | en clean | en typo w1 | mean clean | mean typo w1 |" in md
@@ -470,7 +480,7 @@ def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
     md = markdown(r)
     assert "| never | n/a | n/a | n/a | n/a |" in md
     twin = next(line for line in md.splitlines() if line.startswith("| dst_mp vs dst |")).split(" | ")
-    assert twin[1].endswith("▲0 ▼1") and "[" not in twin[1]
+    assert twin[1] == "-0.2000 ▲0 ▼1"  # no interval
 
 
 def test_plots_draw_the_reports_figures(tmp_path, monkeypatch):
@@ -508,14 +518,19 @@ def test_plots_draw_the_reports_figures(tmp_path, monkeypatch):
             centres, heights = bars(container)
             assert centres == pytest.approx(np.arange(3) + i * width)
             assert heights == pytest.approx([r.mean(row, f"{x}->{x}", cond, "mrr@10") for x in langs])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["infonce clean", "typo'd (w1)", "mp_infonce clean", "dual_infonce clean"]
     (ax,) = figures["report_gap.png"].axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == rows
     for i, row in enumerate(rows):
         centres, heights = bars(ax.containers[i])
         assert centres == pytest.approx(np.arange(3) + i * width)
         assert heights == pytest.approx([100 * r.typo_gap(row, "w1", x) for x in langs])
     axes = figures["report_diff.png"].axes
     assert [ax.get_title() for ax in axes] == ["clean queries", "w1 queries"]
+    assert [t.get_text() for t in axes[-1].get_legend().get_texts()] == rows[1:]
     for ax, cond in zip(axes, ("clean", "w1")):
+        assert [list(line.get_ydata()) for line in ax.lines if line.get_label().startswith("_")][-1] == [0, 0]
         for i, row in enumerate(rows[1:]):
             points, _, (bar,) = ax.containers[i]
             offset = i * 0.4 - 0.4 + 0.2
