@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import unicodedata
+from types import SimpleNamespace
 
 import pytest
 
 from mpcl_tevatron.typos import LAYOUTS, TYPO_TYPES, TypoGenerator, make_typos, stopwords
+from mpcl_tevatron.typos.generator import stable_seed
 from mpcl_tevatron.typos.keyboards import neighbour_map
 from mpcl_tevatron.typos.scripts import script_of
 
@@ -424,3 +427,38 @@ def test_the_search_for_distinct_variants_has_a_budget_and_counts_short_queries(
     assert len(caught) == 2
     assert str(caught[0].message) == "only 181 distinct typo'd variants of 'cat' exist; asked for 200"
     assert len(g.variants("cat", 181, seed=0)) == 181 and g.stats.short == 2  # not short when all were found
+
+
+def test_training_variants_follow_their_settings_the_seed_the_epoch_and_the_item():
+    """TrainingVariants (both adapters' datasets): K variants drawn with stable_seed(seed, epoch); the epoch is
+    the trainer's (0 without one); DR+Aug replaces item i's query with a variant drawn by
+    random.Random(stable_seed("augment", seed, epoch, i)): first the coin, then the choice."""
+    from mpcl_tevatron.typos.training import TrainingVariants
+
+    q = "where is the famous old city of Berlin found"
+    tv = TrainingVariants(3, seed=5)
+    assert tv.variants(q, 2) == TypoGenerator(lang="en").variants(q, 3, seed=stable_seed(5, 2))
+    assert TrainingVariants(3, seed=6).variants(q, 2) != tv.variants(q, 2) != tv.variants(q, 1)
+    assert TrainingVariants(1).variants(q, 0) == TypoGenerator(lang="en").variants(q, 1, seed=stable_seed(0, 0))
+    assert TrainingVariants(0, augment_prob=1.0).for_item(q, 0) == (None, [])
+    ru = TrainingVariants(2, lang="ru", types=("swap",))
+    assert (ru.generator.lang, ru.generator.types, TrainingVariants(2).for_objective) == ("ru", ("swap",), True)
+    args = SimpleNamespace(typo_variants=2, typo_seed=7, typo_lang="de", typo_types=("delete",), typo_augment_prob=0.5)
+    built = TrainingVariants.from_args(args, for_objective=False)
+    assert (built.k, built.seed, built.generator.lang, built.generator.types, built.augment_prob,
+            built.for_objective, TrainingVariants.from_args(args).for_objective) == \
+        (2, 7, "de", ("delete",), 0.5, False, True)
+
+    def drawn(seed, epoch, index, variants, p):
+        rng = random.Random(stable_seed("augment", seed, epoch, index))
+        return rng.choice(variants) if rng.random() < p else None
+
+    trainer = SimpleNamespace(state=SimpleNamespace(epoch=2.0))
+    for p in (1.0, 0.5):
+        aug = TrainingVariants(3, seed=5, augment_prob=p)
+        items = [aug.for_item(q, i, trainer) for i in range(40)]
+        assert all(v == tv.variants(q, 2) for _, v in items)
+        assert [a for a, _ in items] == [drawn(5, 2, i, tv.variants(q, 2), p) for i in range(40)]
+        assert len({a for a, _ in items}) > 2 if p == 1.0 else 0 < sum(a is None for a, _ in items) < 40
+        assert aug.for_item(q, 3) == (drawn(5, 0, 3, tv.variants(q, 0), p), tv.variants(q, 0))
+    assert TrainingVariants(3, augment_prob=1.0).augmented_query(0, [], 0) is None
