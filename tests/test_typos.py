@@ -441,6 +441,7 @@ def test_training_variants_follow_their_settings_the_seed_the_epoch_and_the_item
     assert TrainingVariants(3, seed=6).variants(q, 2) != tv.variants(q, 2) != tv.variants(q, 1)
     assert TrainingVariants(1).variants(q, 0) == TypoGenerator(lang="en").variants(q, 1, seed=stable_seed(0, 0))
     assert TrainingVariants(0, augment_prob=1.0).for_item(q, 0) == (None, [])
+    assert TrainingVariants(1).for_item(q, 0) == (None, TrainingVariants(1).variants(q, 0))  # no DR+Aug by default
     ru = TrainingVariants(2, lang="ru", types=("swap",))
     assert (ru.generator.lang, ru.generator.types, TrainingVariants(2).for_objective) == ("ru", ("swap",), True)
     args = SimpleNamespace(typo_variants=2, typo_seed=7, typo_lang="de", typo_types=("delete",), typo_augment_prob=0.5)
