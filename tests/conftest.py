@@ -8,7 +8,6 @@ import os
 import random
 import string
 import sys
-
 import threading
 
 import pytest

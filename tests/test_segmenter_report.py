@@ -295,7 +295,9 @@ def test_typo_gap_of_one_language_and_of_the_mean_over_languages(tmp_path, monke
     """Results.typo_gap(row, condition, lang) reads that language's X->X figures; without a language, the means
     over languages (the gap of the means, not the mean of the gaps). The report's robustness tables show both;
     its gap plot, each language's."""
-    from mpcl_tevatron.xmrc.report import _robustness_markdown
+    import matplotlib.figure
+
+    from mpcl_tevatron.xmrc.report import _robustness_markdown, plot_gap
     from mpcl_tevatron.xmrc.results import Results
 
     def fig(clean, typo):
@@ -306,10 +308,6 @@ def test_typo_gap_of_one_language_and_of_the_mean_over_languages(tmp_path, monke
                 scores={"a": {"en->en": fig(1.0, 0.5), "de->de": fig(0.6, 0.6)}}, marks={}, twin_marks={}, n_runs=2)
     assert r.typo_gap("a", "w1", "en") == pytest.approx(0.5) and r.typo_gap("a", "w1", "de") == pytest.approx(0.0)
     assert r.typo_gap("a", "w1") == pytest.approx(1 - 0.55 / 0.8)
-    import matplotlib.figure
-
-    from mpcl_tevatron.xmrc.report import plot_gap
-
     figures = []
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, path, **kw: figures.append(fig))
     plot_gap(str(tmp_path), r)
