@@ -291,12 +291,25 @@ def test_typo_gap_is_the_relative_drop():
     assert np.isnan(typo_gap(0.0, 0.0))
 
 
-def test_typo_gap_of_one_language_and_of_the_mean_over_languages(tmp_path, monkeypatch):
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """{file name: matplotlib Figure} of every plot saved while the test runs (the files are still written)."""
+    import matplotlib.figure
+
+    figures, savefig = {}, matplotlib.figure.Figure.savefig
+
+    def save(fig, path, **kwargs):
+        figures[os.path.basename(path)] = fig
+        savefig(fig, path, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", save)
+    return figures
+
+
+def test_typo_gap_of_one_language_and_of_the_mean_over_languages(tmp_path, saved_figures):
     """Results.typo_gap(row, condition, lang) reads that language's X->X figures; without a language, the means
     over languages (the gap of the means, not the mean of the gaps). The report's robustness tables show both;
     its gap plot, each language's."""
-    import matplotlib.figure
-
     from mpcl_tevatron.xmrc.report import _robustness_markdown, plot_gap
     from mpcl_tevatron.xmrc.results import Results
 
@@ -308,10 +321,9 @@ def test_typo_gap_of_one_language_and_of_the_mean_over_languages(tmp_path, monke
                 scores={"a": {"en->en": fig(1.0, 0.5), "de->de": fig(0.6, 0.6)}}, marks={}, twin_marks={}, n_runs=2)
     assert r.typo_gap("a", "w1", "en") == pytest.approx(0.5) and r.typo_gap("a", "w1", "de") == pytest.approx(0.0)
     assert r.typo_gap("a", "w1") == pytest.approx(1 - 0.55 / 0.8)
-    figures = []
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, path, **kw: figures.append(fig))
     plot_gap(str(tmp_path), r)
-    assert [p.get_height() for p in figures[0].axes[0].containers[0]] == pytest.approx([50.0, 0.0])
+    assert [p.get_height() for p in saved_figures["report_gap.png"].axes[0].containers[0]] == \
+        pytest.approx([50.0, 0.0])
     md = "\n".join(_robustness_markdown(r))  # the curve: means over languages; then the gap per language
     assert "| row | clean | w1 | gap w1 |\n|---|---|---|---|\n| a | 0.800 | 0.550 | 31.2% |" in md
     assert "| row | en | de |\n|---|---|---|\n| a | 50.0% | 0.0% |" in md
@@ -397,14 +409,14 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 
 def _three_language_runs(tmp_path):
     """The runs of a fixed synthetic XMRC run: 3 languages (pivot en), 3 rows with a multi-positive twin, 2
-    seeds. Returns (languages, {row: rank of question i's answer in seed k}, tasks)."""
+    seeds. Returns (languages, {row: rank of question i's answer in seed k}, tasks, {row: its runs})."""
     langs = ("en", "de", "zh")
     ranks = {"infonce": lambda i, k: 1 + i % 4, "mp_infonce": lambda i, k: 1 + (i + k) % 2 + k * (i % 7 == 0),
              "dual_infonce": lambda i, k: 1 + (i * (k + 1)) % 3}
     for k in range(2):
         for row, rank_of_answer in ranks.items():
             tasks = _write_runs(tmp_path, lambda i: rank_of_answer(i, k), f"{row}.seed{k}", noise_seed=k, langs=langs)
-    return langs, ranks, tasks
+    return langs, ranks, tasks, {row: [f"{row}.seed{k}" for k in range(2)] for row in ranks}
 
 
 def test_report_renders_exactly_as_recorded(tmp_path):
@@ -413,9 +425,8 @@ def test_report_renders_exactly_as_recorded(tmp_path):
     write_report returns. The figures themselves are checked against independent computations elsewhere; this
     pins the format (headers, marks, sds, intervals, the LaTeX escapes). After an intended change of format:
     UPDATE_GOLDEN=1 pytest -k renders_exactly, then read the diff of tests/golden/."""
-    langs, ranks, tasks = _three_language_runs(tmp_path)
-    data = write_report(str(tmp_path), list(ranks), tasks, ["w1"],
-                        seeds={row: [f"{row}.seed{k}" for k in range(2)] for row in ranks})
+    langs, ranks, tasks, seeds = _three_language_runs(tmp_path)
+    data = write_report(str(tmp_path), list(ranks), tasks, ["w1"], seeds=seeds)
     text = (tmp_path / "report.json").read_text(encoding="utf-8")
     assert json.loads(text) == json.loads(json.dumps(data))
     assert text.startswith('{\n "settings": {\n  "seed": 1\n },\n "reference": "infonce",')  # indent 1
@@ -481,22 +492,15 @@ def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
     assert twin[1] == "-0.2000 ▲0 ▼1"  # no interval
 
 
-def test_plots_draw_the_reports_figures(tmp_path, monkeypatch):
+def test_plots_draw_the_reports_figures(tmp_path, saved_figures):
     """Each plot's bars and points are the report's numbers, per row and language, at the row's offset:
     report_xx.png clean and typo'd X->X MRR@10, report_gap.png 100 x the typo gap, report_diff.png the
     difference from the reference with its interval, one panel per condition."""
-    import matplotlib.figure
-
     from mpcl_tevatron.xmrc.report import plot_differences, plot_gap, plot_xx
     from mpcl_tevatron.xmrc.results import Results
 
-    langs, ranks, tasks = _three_language_runs(tmp_path)
-    r = Results.build(str(tmp_path), list(ranks), tasks, ["w1"],
-                      seeds={row: [f"{row}.seed{k}" for k in range(2)] for row in ranks})
-    figures, savefig = {}, matplotlib.figure.Figure.savefig
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
-                        lambda fig, path, **kw: (figures.__setitem__(os.path.basename(path), fig),
-                                                 savefig(fig, path, **kw)))
+    langs, ranks, tasks, seeds = _three_language_runs(tmp_path)
+    r = Results.build(str(tmp_path), list(ranks), tasks, ["w1"], seeds=seeds)
     for plot in (plot_xx, plot_gap, plot_differences):
         plot(str(tmp_path), r)
     rows, width = list(ranks), 0.8 / 3
@@ -508,9 +512,10 @@ def test_plots_draw_the_reports_figures(tmp_path, monkeypatch):
         return list(ax.get_xticks()), [t.get_text() for t in ax.get_xticklabels()]
 
     group = (pytest.approx(np.arange(3) + 0.4 - width / 2), list(langs))
-    assert ticks(figures["report_xx.png"].axes[0]) == group and ticks(figures["report_gap.png"].axes[0]) == group
-    assert all(ticks(ax) == (pytest.approx(np.arange(3)), list(langs)) for ax in figures["report_diff.png"].axes)
-    (ax,) = figures["report_xx.png"].axes
+    assert ticks(saved_figures["report_xx.png"].axes[0]) == group
+    assert ticks(saved_figures["report_gap.png"].axes[0]) == group
+    assert all(ticks(ax) == (pytest.approx(np.arange(3)), list(langs)) for ax in saved_figures["report_diff.png"].axes)
+    (ax,) = saved_figures["report_xx.png"].axes
     for i, row in enumerate(rows):
         for container, cond in zip(ax.containers[2 * i: 2 * i + 2], ("clean", "w1")):
             centres, heights = bars(container)
@@ -518,13 +523,13 @@ def test_plots_draw_the_reports_figures(tmp_path, monkeypatch):
             assert heights == pytest.approx([r.mean(row, f"{x}->{x}", cond, "mrr@10") for x in langs])
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["infonce clean", "typo'd (w1)", "mp_infonce clean", "dual_infonce clean"]
-    (ax,) = figures["report_gap.png"].axes
+    (ax,) = saved_figures["report_gap.png"].axes
     assert [t.get_text() for t in ax.get_legend().get_texts()] == rows
     for i, row in enumerate(rows):
         centres, heights = bars(ax.containers[i])
         assert centres == pytest.approx(np.arange(3) + i * width)
         assert heights == pytest.approx([100 * r.typo_gap(row, "w1", x) for x in langs])
-    axes = figures["report_diff.png"].axes
+    axes = saved_figures["report_diff.png"].axes
     assert [ax.get_title() for ax in axes] == ["clean queries", "w1 queries"]
     assert [t.get_text() for t in axes[-1].get_legend().get_texts()] == rows[1:]
     for ax, cond in zip(axes, ("clean", "w1")):
