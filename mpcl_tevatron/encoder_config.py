@@ -108,6 +108,22 @@ class EncoderConfig:
         return torch.nn.functional.normalize(reps, dim=-1) if self.normalize else reps
 
 
+def check_model_path(name_or_path: str) -> None:
+    """Before a model loads (the train driver, both encode adapters): refuse, in one line (``InputError``), a
+    local path that is not a Hugging Face model folder: a folder
+    without ``config.json``, a file, or a missing path (one that starts with ``.``, ``/`` or ``~``, or has more
+    than one ``/``, which no hub name has). Anything else is a hub name, for transformers to load."""
+    from .io import InputError
+
+    if os.path.isdir(name_or_path):
+        if not os.path.isfile(os.path.join(name_or_path, "config.json")):
+            raise InputError(f"{name_or_path}: not a model folder (it has no config.json)")
+    elif os.path.exists(name_or_path):
+        raise InputError(f"{name_or_path}: a file, not a model folder")
+    elif name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1 or not name_or_path.strip():
+        raise InputError(f"{name_or_path}: no such model folder")
+
+
 #: The default score temperature of L2-normalised encoders: e5's own (Wang et al. 2022, "Text Embeddings by
 #: Weakly-Supervised Contrastive Pre-training", and Tevatron v2's e5 recipes, ``--normalize --temperature 0.01``).
 NORMALIZED_TEMPERATURE = 0.01

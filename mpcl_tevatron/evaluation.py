@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import defaultdict
 from typing import Dict, Iterator, List, Mapping, Sequence, Tuple
 
-from .io import InputError, atomic_open
+from .cli import command, one_line_errors
+from .io import InputError, atomic_open, text_lines
 
 DEFAULT_METRICS = ("mrr@10", "ndcg@10", "recall@100", "map@20")
 
@@ -15,14 +17,12 @@ logger = logging.getLogger(__name__)
 
 
 def _fields(path: str) -> Iterator[Tuple[int, List[str]]]:
-    """(line number, whitespace-split fields) of each non-blank line."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if parts:
-                yield lineno, parts
+    """(line number, whitespace-split fields) of each non-blank line; bytes that are not UTF-8 are an
+    ``InputError`` naming the line."""
+    for lineno, line in text_lines(path):
+        parts = line.split()
+        if parts:
+            yield lineno, parts
 
 
 def read_run(path: str, name: str = None):
@@ -39,9 +39,14 @@ def read_run(path: str, name: str = None):
         else:
             raise InputError(f"{path}:{lineno}: expected 'qid docid score' or a 6-column TREC line")
         try:
-            run[qid][docid] = float(score)
+            value = float(score)
         except ValueError:
             raise InputError(f"{path}:{lineno}: score {score!r} is not a number") from None
+        if not math.isfinite(value):  # ranx would rank it somewhere, silently
+            raise InputError(f"{path}:{lineno}: score {score!r} is not a finite number")
+        if docid in run[qid]:  # the last line would win, silently
+            raise InputError(f"{path}:{lineno}: {docid} is ranked twice for query {qid}")
+        run[qid][docid] = value
     if not run:
         raise InputError(f"{path}: the run holds no query")
     return Run(dict(run), name=name or os.path.basename(path))
@@ -100,6 +105,8 @@ def check_metrics(metrics: Sequence[str]) -> None:
     """An ``InputError`` naming the first metric ranx does not know, with the ones it does."""
     from ranx.meta.evaluate import extract_metric_and_params, metric_switch
 
+    if not metrics:
+        raise InputError("no metric given (e.g. mrr@10,ndcg@10)")
     for metric in metrics:
         try:
             metric_switch(extract_metric_and_params(metric)[0])
@@ -107,13 +114,14 @@ def check_metrics(metrics: Sequence[str]) -> None:
             raise InputError(f"metric {metric!r}: {e}") from None
 
 
+@command
 def main(argv=None) -> int:
     """``python -m mpcl_tevatron.evaluation --qrels QRELS RUN [RUN ...]``: one row of metrics per run."""
     import argparse
-    import sys
 
-    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.evaluation",
-                                description="Score Tevatron rankings (qid docid score) or TREC runs with ranx.")
+    p = one_line_errors(argparse.ArgumentParser(
+        prog="python -m mpcl_tevatron.evaluation",
+        description="Score Tevatron rankings (qid docid score) or TREC runs with ranx."))
     p.add_argument("--qrels", required=True, help="TREC qrels file")
     p.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
                    help="comma-separated ranx metric names (default %(default)s)")
@@ -121,13 +129,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     args.metrics = [m for m in args.metrics.split(",") if m]
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
-    try:
-        check_metrics(args.metrics)
-        qrels = read_qrels(args.qrels)
-        rows = [(path, evaluate(qrels, read_run(path), args.metrics)) for path in args.runs]
-    except (InputError, FileNotFoundError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    check_metrics(args.metrics)
+    qrels = read_qrels(args.qrels)
+    rows = [(path, evaluate(qrels, read_run(path), args.metrics)) for path in args.runs]
     width = max(len(r) for r, _ in rows)
     print(f"{'run':<{width}}  " + "  ".join(f"{m:>10}" for m in args.metrics))
     for path, scores in rows:

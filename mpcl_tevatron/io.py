@@ -62,6 +62,19 @@ def _require_file(path: str) -> None:
         raise FileNotFoundError(f"{path}: no such file")
 
 
+def read_json(path: str):
+    """A JSON file's content (settings, timings, reports, manifests); a missing file is a
+    ``FileNotFoundError``, one that is not UTF-8 JSON an ``InputError`` naming it."""
+    _require_file(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON ({e.msg}, line {e.lineno}): is it damaged?") from None
+
+
 def text_lines(path: str) -> Iterator[Tuple[int, str]]:
     """(line number, line) of a UTF-8 text file; bytes that are not UTF-8 are an InputError naming the line."""
     _require_file(path)
@@ -89,6 +102,18 @@ def iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
     for lineno, line in text_lines(path):
         if line.strip():
             yield lineno, json_object(line, f"{path}:{lineno}")
+
+
+def check_encode_input(path: str) -> None:
+    """Refuse an encode input file that is missing, empty, or has a line that is not a JSON object with text
+    (``InputError`` naming the file and line), before a model loads."""
+    n = 0
+    for lineno, obj in iter_jsonl(path):
+        if not isinstance(obj.get("text", obj.get("query")), str):
+            raise InputError(f"{path}:{lineno}: an encode line needs 'text' (or 'query')")
+        n += 1
+    if not n:
+        raise InputError(f"{path}: nothing to encode (no line)")
 
 
 def is_jsonl(path: str) -> bool:

@@ -8,6 +8,7 @@ No Tevatron module is imported here; the adapters hand in their classes.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -15,12 +16,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Set
 
+import torch
 from transformers import HfArgumentParser, set_seed
 
+from .cli import LOCK_NAME, non_finite_setting, one_line_errors, output_lock
 from .arguments import (EncoderArguments, LossArguments, MaskFalseNegativesArguments, ObjectiveArguments,
                         PositivesArguments, TypoArguments, driver_arguments, overwrite_output_dir, parse_arguments,
                         resolve_encoder)
-from .encoder_config import EncoderConfig
+from .encoder_config import EncoderConfig, check_model_path
 from .io import InputError
 from .losses import get_loss
 from .precision import resolve_precision
@@ -46,13 +49,22 @@ class TrainSettings:
     parsed: tuple
 
 
+class NonFiniteLoss(InputError):
+    """The training loss became NaN or infinite: training stops, and nothing is saved as a model."""
+
+
 class TypoTrainerMixin:
     """For a Tevatron trainer: batches are ``(queries, passages, typo_queries, passage_ids)``, the model's
-    forward takes all four and returns the objective's loss (both adapters' trainers)."""
+    forward takes all four and returns the objective's loss (both adapters' trainers). A loss that is not
+    finite stops training (``NonFiniteLoss``) before its gradient reaches the weights."""
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         query, passage, typo_query, passage_ids = inputs
         outputs = model(query=query, passage=passage, typo_query=typo_query, passage_ids=passage_ids)
+        if not torch.isfinite(outputs.loss.detach()).all():
+            raise NonFiniteLoss(f"the training loss is {outputs.loss.item()} at step {self.state.global_step + 1}; "
+                                f"training stopped and no model was saved (lower --learning_rate, or check the "
+                                f"data and --temperature)")
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
 
@@ -112,7 +124,8 @@ class TrainRun:
     # --- the flow ---------------------------------------------------------------------------------------
     def parser(self) -> HfArgumentParser:
         classes = self.argument_classes()
-        return HfArgumentParser((*classes, *driver_arguments(classes[2])), prog=PROG, description=self.description)
+        return one_line_errors(HfArgumentParser((*classes, *driver_arguments(classes[2])), prog=PROG,
+                                                description=self.description))
 
     def settings(self, parsed: tuple, given: Set[str]) -> TrainSettings:
         model_args, data_args, training_args, *plugin = parsed
@@ -136,15 +149,30 @@ class TrainRun:
         parsed, given = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
         s = self.settings(parsed, given)
         encoder_args = next((a for a in s.encoder if isinstance(a, EncoderArguments)), None)
-        problem = (s.typos.validate(s.loss.loss) or s.positives.validate(self.group_size(s))
+        problem = (non_finite_setting(*parsed) or s.typos.validate(s.loss.loss)
+                   or s.positives.validate(self.group_size(s))
                    or (encoder_args.validate() if encoder_args else None) or self.check(s))
         if problem:
             parser.error(problem)
+        try:  # --loss_kwargs checked here, before anything is written
+            hyperparameters = s.objective.hyperparameters(self.group_size(s), s.loss.loss, s.loss.loss_kwargs)
+        except InputError as e:
+            parser.error(str(e))
+        output_dir = s.training.output_dir
+        if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+            parser.error(f"--output_dir {output_dir} is a file")
+        check_model_path(s.model.model_name_or_path)
+        # One writer per output folder: the first process of a (torchrun) job holds the lock for all of them.
+        lock = output_lock(output_dir) if s.training.process_index == 0 else contextlib.nullcontext()
+        with lock:
+            self.train(parser, s, hyperparameters)
+
+    def train(self, parser, s: TrainSettings, hyperparameters: dict) -> None:
         training_args = s.training
         output_dir = training_args.output_dir
         resume = self.last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
-        if (os.path.isdir(output_dir) and os.listdir(output_dir) and training_args.do_train
-                and not overwrite_output_dir(parsed) and resume is None):
+        ours = [e for e in os.listdir(output_dir) if e != LOCK_NAME] if os.path.isdir(output_dir) else []
+        if ours and training_args.do_train and not overwrite_output_dir(s.parsed) and resume is None:
             parser.error(f"output directory {output_dir} is not empty; use --overwrite_output_dir")
 
         logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
@@ -158,10 +186,9 @@ class TrainRun:
         self.check_data(s)
 
         tokenizer = self.load_tokenizer(s)
-        encoder_config = resolve_encoder(s.model.model_name_or_path, given, *s.encoder)
+        encoder_config = resolve_encoder(s.model.model_name_or_path, s.given, *s.encoder)
         logger.info("encoder: %s", encoder_config)
-        objective = get_loss(s.loss.loss, **s.objective.hyperparameters(self.group_size(s), s.loss.loss,
-                                                                         s.loss.loss_kwargs))
+        objective = get_loss(s.loss.loss, **hyperparameters)
         logger.info("objective: %s", objective)
         if s.positives.labelled and not takes_passage_labels(objective):
             raise InputError(f"--loss {s.loss.loss} takes no passage_labels, so it cannot train with "

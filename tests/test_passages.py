@@ -213,3 +213,18 @@ def test_collate_keeps_the_masking_choice():
     groups = [_group(["a"], ["x"]), _group(["b"], ["a"])]
     assert PassageIds.collate(groups, mask_false_negatives=False).labels()[0, 3] == NEGATIVE
     assert PassageIds.collate(groups).labels()[0, 3] == IGNORED
+
+
+def test_negatives_rotate_by_one_group_per_epoch_and_wrap_around():
+    """Tevatron's hard-negative draw: one seeded shuffle of the negatives, read from offset epoch * slots (mod
+    their number), so that over the epochs every negative is read in turn; past the end it wraps to the start."""
+    import random
+
+    negatives = [f"n{i}" for i in range(5)]
+    shuffled = list(range(5))
+    random.Random(3).shuffle(shuffled)  # the draw as Tevatron makes it, for seed 3
+    read = [negatives[i] for i in shuffled]
+    # 2 negative slots: offsets 0, 2, 4 (wraps: the last and then the first), 1 (6 mod 5), 3
+    expected = {0: read[0:2], 1: read[2:4], 2: [read[4], read[0]], 3: read[1:3], 4: read[3:5], 5: read[0:2]}
+    for epoch, want in expected.items():
+        assert _sample(negatives=negatives, size=3, p=1, seed=3, epoch=epoch).negatives == want, epoch

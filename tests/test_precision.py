@@ -46,3 +46,37 @@ def test_unknown_precision_is_an_error():
 def test_cpu_description_names_the_bf16_support():
     text = precision.cpu_description()
     assert "bf16" in text and "logical cores" in text
+
+
+@pytest.mark.parametrize("avx512_bf16, amx, expected", [(False, False, False), (True, False, True),
+                                                        (False, True, True), (True, True, True)])
+def test_the_bf16_probe_asks_pytorchs_feature_detection(monkeypatch, avx512_bf16, amx, expected):
+    """``auto`` is bf16 exactly where PyTorch reports AVX512-BF16 or AMX."""
+    import torch
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    precision.cpu_has_native_bf16.cache_clear()
+    try:
+        assert precision.cpu_has_native_bf16() is expected
+        assert precision.resolve_precision("auto") == ("bf16" if expected else "fp32")
+    finally:
+        precision.cpu_has_native_bf16.cache_clear()
+
+
+@pytest.mark.parametrize("flags, expected", [("fpu avx2 fma", False), ("fpu avx512f avx512_bf16", True),
+                                             ("fpu amx_bf16 amx_tile", True)])
+def test_without_pytorchs_probes_the_cpu_flags_decide(monkeypatch, flags, expected):
+    import io
+
+    import torch
+
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.delattr(torch.cpu, name, raising=False)
+    monkeypatch.setattr(precision.os.path, "isfile", lambda path: path == "/proc/cpuinfo")
+    monkeypatch.setattr(precision, "open", lambda path: io.StringIO(f"flags\t\t: {flags}\n"), raising=False)
+    precision.cpu_has_native_bf16.cache_clear()
+    try:
+        assert precision.cpu_has_native_bf16() is expected
+    finally:
+        precision.cpu_has_native_bf16.cache_clear()

@@ -773,6 +773,27 @@ def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
     assert "evaluate on different data: {'copies': (2, 3)}" in capsys.readouterr().err
 
 
+def test_compare_pairs_seed_k_with_seed_k_when_the_controls_scores_vary_by_seed(tmp_path):
+    """A's seeds rank the answers 1st, 2nd and 4th; B's the same, seed by seed: paired, B - A is 0 in every seed,
+    so the interval is [0, 0]. Against A's mean, or another seed of A, it would not be."""
+    from mpcl_tevatron.xmrc.compare import compare
+
+    settings = {"langs": ["en"], "pivot": "en", "split": "test", "candidate_text": "sentence", "copies": 2,
+                "severities": ["w1"], "typo_seed": 0}
+    for name in ("A", "B"):
+        folder = tmp_path / name
+        folder.mkdir()
+        json.dump(settings, open(folder / "settings.json", "w"))
+        for k, r in zip(range(3), (1, 2, 4)):
+            _write_runs(folder, lambda i, r=r: r, f"mp_infonce.seed{k}", langs=["en"])
+        json.dump({"seeds": {"mp_infonce": [f"mp_infonce.seed{k}" for k in range(3)]}},
+                  open(folder / "report.json", "w"))
+    for record in compare(str(tmp_path / "A"), str(tmp_path / "B"), "mp_infonce"):
+        assert record["difference"] == 0 and record["interval"] == [0, 0], record
+        assert record["seeds_b_above"] == 0 and record["seeds"] == 3
+        assert record["mean_a"] == record["mean_b"] > 0
+
+
 def test_compare_refuses_bad_input_with_one_line(tmp_path, capsys):
     """A folder without its report, an unknown metric, a row one folder lacks, and unequal seed counts: rc 2,
     one line naming what is wrong."""

@@ -174,3 +174,20 @@ def test_minilm_trains_through_sentence_transformer_trainer(tmp_path):
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     assert len(losses) == 3 and all(l > 0 and l == l for l in losses)  # noqa: E741
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_a_rows_second_positive_is_masked_where_it_appears_in_another_row():
+    """Row 1's negative has the token ids of row 0's *second* positive: for row 0 that column is neither positive
+    nor negative; unmasked, it is a negative."""
+    from mpcl_tevatron.adapters.st.typo_robust import candidate_ids
+
+    def column(rows):
+        return {"input_ids": torch.tensor(rows), "attention_mask": torch.ones(len(rows), len(rows[0]),
+                                                                              dtype=torch.long)}
+    columns = [column([[1, 11], [2, 21]]), column([[1, 12], [2, 22]]), column([[3, 31], [1, 12]])]
+    # candidates: row 0's positive 1, positive 2, negative; then row 1's
+    labels = candidate_ids(columns, positives=2, mask_false_negatives=True).labels()
+    assert labels.tolist() == [[POSITIVE, POSITIVE, NEGATIVE, NEGATIVE, NEGATIVE, IGNORED],
+                               [NEGATIVE, NEGATIVE, NEGATIVE, POSITIVE, POSITIVE, NEGATIVE]]
+    unmasked = candidate_ids(columns, positives=2, mask_false_negatives=False).labels()
+    assert unmasked[0].tolist() == [POSITIVE, POSITIVE, NEGATIVE, NEGATIVE, NEGATIVE, NEGATIVE]

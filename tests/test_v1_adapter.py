@@ -216,6 +216,155 @@ def test_v1_model_divides_the_objective_scores_by_the_temperature(tiny_model_dir
     out = model(query=query, passage=passage)
     expected = F.cross_entropy(out.q_reps @ out.p_reps.T / 0.05, torch.arange(3) * 2)
     assert float(out.loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
+    # normalize: every training representation has unit norm (cosine logits)
+    for reps in (out.q_reps, out.p_reps):
+        assert torch.allclose(reps.detach().norm(dim=-1), torch.ones(len(reps)), atol=1e-5)
+
+
+def _model_with(tmp_path, tiny_model_dir, name, **settings):
+    """A copy of the tiny model whose ``mpcl_config.json`` records ``settings``."""
+    import shutil
+
+    from mpcl_tevatron.encoder_config import EncoderConfig
+
+    d = tmp_path / name
+    shutil.copytree(tiny_model_dir, d)
+    EncoderConfig(**settings).save(str(d))
+    return d
+
+
+def _encode(tmp_path, model, texts, is_query, name):
+    import pickle
+
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps({"text_id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+    run_module("mpcl_tevatron.driver.encode", "--model_name_or_path", model, "--output_dir", tmp_path / "tmp",
+               "--encode_in_path", path, "--encoded_save_path", tmp_path / f"{name}.pkl", "--q_max_len", 16,
+               "--p_max_len", 16, *(["--encode_is_qry"] if is_query else []))
+    reps, ids = pickle.load(open(tmp_path / f"{name}.pkl", "rb"))
+    return reps[[list(ids).index(str(i)) for i in range(len(texts))]]
+
+
+def test_encode_applies_the_models_normalisation_and_each_sides_prefix_as_tokens(tmp_path, tiny_model_dir):
+    """A model recording normalisation and prefixes encodes a query as the plain model encodes its query prefix
+    and text (the prefix is tokens before the text), a passage with the passage prefix, and both at unit norm;
+    the plain model's vectors are not (so a dropped normalisation shows)."""
+    import numpy as np
+
+    texts = ["found", "north city"]
+    tuned = _model_with(tmp_path, tiny_model_dir, "tuned", pooling="mean", normalize=True, query_prefix="where ",
+                        passage_prefix="river ")
+    plain = _model_with(tmp_path, tiny_model_dir, "plain", pooling="mean", normalize=False)
+    queries = _encode(tmp_path, tuned, texts, True, "q")
+    passages = _encode(tmp_path, tuned, texts, False, "p")
+    by_hand_q = _encode(tmp_path, plain, [f"where {t}" for t in texts], False, "hq")
+    by_hand_p = _encode(tmp_path, plain, [f"river {t}" for t in texts], True, "hp")  # the side takes no prefix
+    assert np.allclose(np.linalg.norm(queries, axis=1), 1, atol=1e-5)
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1, atol=1e-5)
+    assert not np.allclose(np.linalg.norm(by_hand_q, axis=1), 1, atol=1e-2)
+    assert np.allclose(queries, by_hand_q / np.linalg.norm(by_hand_q, axis=1, keepdims=True), atol=1e-5)
+    assert np.allclose(passages, by_hand_p / np.linalg.norm(by_hand_p, axis=1, keepdims=True), atol=1e-5)
+    assert not np.allclose(queries, passages, atol=1e-3)
+
+
+def test_training_items_carry_each_sides_prefix_as_tokens(tiny_model_dir):
+    """The query (and its typo'd variants) start with the query prefix's tokens, every passage with the
+    passage prefix's, in Tevatron's own sampling and in the plugin's (P > 1)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    data_args = SimpleNamespace(q_max_len=32, p_max_len=16, train_n_passages=3, positive_passage_no_shuffle=False,
+                                negative_passage_no_shuffle=False)
+    groups = [{"query": "where is the abc found", "positives": ["abc is found", "abc lies"],
+               "positive_keys": ["a", "b"], "negatives": ["neg one", "neg two"], "negative_keys": ["n1", "n2"]}]
+    trainer = SimpleNamespace(state=SimpleNamespace(epoch=0), args=SimpleNamespace(seed=42))
+    encoder = EncoderArguments(query_prefix="north ", passage_prefix="south ")
+    for positives in (PositivesArguments(), PositivesArguments(positives_per_query=2)):
+        ds = TypoTrainDataset(data_args, groups, tok, TypoArguments(typo_variants=2, typo_seed=1), encoder,
+                              trainer=trainer, positives_args=positives)
+        query, passages, typos, _ = ds[0]
+        assert query["input_ids"] == tok("north where is the abc found")["input_ids"]
+        assert len(typos) == 2 and all(t["input_ids"][:2] == tok("north")["input_ids"][:2] for t in typos)
+        texts = {tuple(tok(f"south {t}")["input_ids"]) for t in ["abc is found", "abc lies", "neg one", "neg two"]}
+        assert len(passages) == 3 and all(tuple(p["input_ids"]) in texts for p in passages)
+
+
+@pytest.mark.parametrize("labelled", [False, True])
+def test_group_sampling_follows_the_training_seed(tiny_model_dir, labelled):
+    """Tevatron's sampling and the plugin's (P > 1 or masking) draw each item's negatives from the training
+    seed: the same seed gives the same groups, seeds 42 and 43 different ones."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    data_args = SimpleNamespace(q_max_len=32, p_max_len=16, train_n_passages=3, positive_passage_no_shuffle=False,
+                                negative_passage_no_shuffle=False)
+    groups = [{"query": f"where is the {w} found", "positives": [f"{w} is found"], "positive_keys": [w],
+               "negatives": [f"{w} {c}" for c in "abcdefgh"], "negative_keys": [f"{w}{c}" for c in "abcdefgh"]}
+              for w in ("abc", "north", "river", "south")]
+    positives = PositivesArguments(mask_false_negatives=True) if labelled else PositivesArguments()
+    assert positives.labelled == labelled
+
+    def passages(seed):
+        trainer = SimpleNamespace(state=SimpleNamespace(epoch=0), args=SimpleNamespace(seed=seed))
+        ds = TypoTrainDataset(data_args, groups, tok, TypoArguments(), EncoderArguments(), trainer=trainer,
+                              positives_args=positives)
+        return [[tuple(p["input_ids"]) for p in ds[i][1]] for i in range(len(groups))]
+
+    assert passages(42) == passages(42)
+    assert passages(42) != passages(43)
+
+
+def test_mask_false_negatives_reaches_the_collator_as_given(tmp_path, tiny_model_dir, monkeypatch):
+    """--mask_false_negatives false at P = 2 reaches the collator off; the default at P = 2 is on."""
+    from transformers import AutoTokenizer
+
+    from mpcl_tevatron.adapters.v1 import train as v1_train
+    from mpcl_tevatron.arguments import parse_arguments
+
+    run = v1_train.V1TrainRun()
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    made = []
+    monkeypatch.setattr(v1_train, "TypoDenseTrainer", lambda **kwargs: made.append(kwargs["data_collator"]))
+    common = ["--model_name_or_path", str(tiny_model_dir), "--output_dir", str(tmp_path), "--train_n_passages", "4",
+              "--positives_per_query", "2"]
+    for extra, expected in ((["--mask_false_negatives", "false"], False), ([], True),
+                            (["--mask_false_negatives", "true"], True)):
+        s = run.settings(*parse_arguments(run.parser(), common + extra))
+        run.build_trainer(s, None, None, tok)
+        assert made[-1].mask_false_negatives is expected
+
+
+def test_teacher_temperature_reaches_the_self_teaching_objectives(tmp_path, tiny_model_dir):
+    """--teacher_temperature, parsed by the train driver, is the objective's teacher temperature, and it changes
+    the loss."""
+    import torch
+
+    from mpcl_tevatron.adapters.v1.train import V1TrainRun
+    from mpcl_tevatron.arguments import parse_arguments
+    from mpcl_tevatron.losses import get_loss
+
+    run = V1TrainRun()
+    for name in ("dst", "dst_mp"):
+        s = run.settings(*parse_arguments(run.parser(), ["--model_name_or_path", str(tiny_model_dir), "--output_dir",
+                                                         str(tmp_path), "--teacher_temperature", "3.5"]))
+        objective = get_loss(name, **s.objective.hyperparameters(2, name))
+        assert objective.temperature == 3.5
+        torch.manual_seed(0)
+        q, p, t = torch.randn(3, 8), torch.randn(6, 8), torch.randn(6, 8)
+        at_1 = get_loss(name, **s.objective.hyperparameters(2, name) | {"temperature": 1.0})(q, p, t)
+        assert not torch.isclose(objective(q, p, t), at_1)
+
+
+def test_sentence_transformers_prompts_map_to_the_query_and_passage_sides(tmp_path):
+    from mpcl_tevatron.encoder_config import EncoderConfig
+
+    (tmp_path / "modules.json").write_text("[]")
+    for prompts, expected in (({"query": "q: ", "document": "d: "}, ("q: ", "d: ")),
+                              ({"query": "q: ", "passage": "p: ", "document": "d: "}, ("q: ", "p: ")),
+                              ({"passage": "p: "}, ("", "p: "))):
+        (tmp_path / "config_sentence_transformers.json").write_text(json.dumps({"prompts": prompts}))
+        config = EncoderConfig.for_model(str(tmp_path))
+        assert (config.query_prefix, config.passage_prefix) == expected
 
 
 def test_encode_missing_input_is_one_line_and_exit_2_as_train(tmp_path, tiny_model_dir):

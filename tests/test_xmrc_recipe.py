@@ -40,6 +40,10 @@ def test_recipe_runs_and_resumes(tmp_path, tiny_model_dir):
     assert "mp_infonce | en->en | clean | mrr@10" in report["significance"]
     assert report["seeds"]["mp_infonce"] == ["mp_infonce.seed1", "mp_infonce.seed2"]
     assert report["seeds"]["zero-shot"] == ["zero-shot"]
+    assert report["reference"] == "infonce"  # the reference row is infonce when the run has it
+    # each seed trains with its own --seed (training is otherwise deterministic: the same seed, the same bytes)
+    weights = {k: (out / "models" / "infonce" / f"seed{k}" / "model.safetensors").read_bytes() for k in (1, 2)}
+    assert weights[1] != weights[2]
     for name in ("report.md", "report.tex", "report_xx.png", "report_gap.png", "report_diff.png",
                  "runs/infonce.seed2/de->pool.clean.txt"):
         assert (out / name).exists(), name
@@ -68,6 +72,24 @@ def test_recipe_runs_and_resumes(tmp_path, tiny_model_dir):
         if lang == "de" and name == "clean":
             assert texts[[json.loads(line)["text_id"] for line in open(data / "all_queries.jsonl")].index(
                 str(tid))] == de_clean[qid]
+    # each query's vector in a run is its own text's encoding: the de->de ranking of every clean German question,
+    # recomputed from the encoded texts looked up by the question's text, has the run's best score first
+    with open(out / "reps" / "zero-shot" / "queries.pkl", "rb") as f:
+        text_reps, text_ids = pickle.load(f)
+    with open(out / "reps" / "zero-shot" / "corpus.pkl", "rb") as f:
+        p_reps, p_ids = pickle.load(f)
+    text_row = {str(t): i for i, t in enumerate(text_ids)}
+    vector = {json.loads(line)["text"]: text_reps[text_row[str(json.loads(line)["text_id"])]]
+              for line in open(data / "all_queries.jsonl", encoding="utf-8")}
+    de = [i for i, d in enumerate(p_ids) if d.startswith("de-")]
+    run = pickle.load(open(out / "runs" / "zero-shot.pkl", "rb"))["de->de"]
+    clean = [i for i, name in enumerate(run["set"]) if name == "clean"]
+    assert len(clean) == len(de_clean)
+    for i in clean:
+        scores = p_reps[de] @ vector[de_clean[run["qid"][i]]]
+        assert run["scores"][i][0] == pytest.approx(float(scores.max()), rel=1e-5, abs=1e-5)
+        best = run["doc_ids"][run["ranks"][i][0]]
+        assert float(scores[de.index(list(p_ids).index(best))]) == pytest.approx(float(scores.max()), abs=1e-5)
     timings = json.load(open(out / "timings.json"))
     assert {"build", "train/infonce.seed1", "train/infonce.seed2", "encode/zero-shot/queries",
             "search/mp_infonce.seed2", "score"} <= set(timings)
@@ -118,8 +140,7 @@ def test_recipe_interrupted_at_every_step_boundary_resumes_to_the_same_report(tm
             _original(self, *a, **kw)
             raise KeyboardInterrupt  # a kill right after the step
         monkeypatch.setattr(recipe.Recipe, step, interrupted)
-        with pytest.raises(KeyboardInterrupt):
-            main(argv(out))
+        assert main(argv(out)) == 130  # Ctrl-C's exit code
         monkeypatch.setattr(recipe.Recipe, step, original)
     (out / "models" / "infonce" / "seed1" / "mpcl_config.json").unlink()  # a model saved but for its config
     assert main(argv(out)) == 0

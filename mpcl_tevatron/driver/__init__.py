@@ -4,15 +4,13 @@ import importlib
 import sys
 
 from mpcl_tevatron.adapters import detect
-from mpcl_tevatron.io import InputError
+from mpcl_tevatron.cli import command
 
 
 def run_adapter(step: str, argv=None):
-    """``adapters/<installed version>/<step>.py``'s ``main(argv)``; bad input or settings (``InputError``, a
-    missing file) end in one line on stderr and exit code 2, as argparse's errors and every other main."""
+    """``adapters/<installed version>/<step>.py``'s ``main(argv)``, with every command's exits
+    (``cli.command``): bad input or settings one line on stderr and exit code 2, Ctrl-C exit code 130."""
     main = importlib.import_module(f"mpcl_tevatron.adapters.{detect()}.{step}").main
-    try:
-        return main(argv)
-    except (InputError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    rc = command(main)(argv)
+    if rc:
+        sys.exit(rc)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from importlib.metadata import entry_points
 from typing import Callable, Dict, List, Optional, Set, Type
 
@@ -97,6 +98,29 @@ def unaccepted_kwargs(name: str, kwargs: Dict) -> Optional[str]:
         accepted = accepted_hyperparameters(cls)
         return (f"--loss_kwargs: {name} takes no {', '.join(unknown)}; it accepts "
                 f"{', '.join(sorted(accepted - {'n_passages'})) or 'nothing but n_passages'}")
+    problem = wrong_kind(cls, kwargs)
+    return f"--loss_kwargs: {problem}" if problem else None
+
+
+def wrong_kind(cls: Type[nn.Module], kwargs: Dict) -> Optional[str]:
+    """An error message for the first of ``kwargs`` whose value is not of the kind of its constructor default
+    (a number where the default is a number: finite, and not a bool; a bool for a bool; text for text), else
+    None: ``{"gamma": "high"}`` would otherwise fail mid-step as a TypeError, and NaN would train NaN."""
+    defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+                if p.default is not p.empty and p.default is not None}
+    for key, value in kwargs.items():
+        default = defaults.get(key)
+        if isinstance(default, bool):
+            ok, kind = isinstance(value, bool), "true or false"
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            kind = "a finite number"
+        elif isinstance(default, str):
+            ok, kind = isinstance(value, str), "text"
+        else:
+            continue
+        if not ok:
+            return f"{key} must be {kind}, got {value!r}"
     return None
 
 
@@ -118,4 +142,7 @@ def get_loss(name: str, n_passages: int = 8, **hyperparameters) -> nn.Module:
     if unknown:
         raise TypeError(f"loss {name!r} takes no {', '.join(unknown)}; it accepts "
                         f"{', '.join(sorted(accepted))}")
+    problem = wrong_kind(cls, kept)  # NaN would train NaN; text would fail mid-step
+    if problem:
+        raise ValueError(f"loss {name!r}: {problem}")
     return cls(n_passages=n_passages, **kept)

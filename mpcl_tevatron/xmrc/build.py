@@ -40,7 +40,8 @@ import sys
 from typing import List, Optional
 
 from ..evaluation import write_qrels
-from ..io import InputError, atomic_open, default_cache_dir, sha256_file, write_queries
+from ..cli import claim_folder, command, one_line_errors, output_lock, repeated
+from ..io import InputError, atomic_open, default_cache_dir, read_json, sha256_file, write_queries
 from ..typos import TypoGenerator
 from ..typos.cli import write_typo_copies
 from .squad import build_train_groups, load_squad, read_squad_articles, split_articles
@@ -103,6 +104,9 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
         if total:
             manifest["segmentation_agreement"][lang] = {"same": same, "paragraphs": total,
                                                         "share": round(same / total, 4)}
+    if not sets[train_lang].candidates:
+        raise InputError(f"{os.path.join(data_dir, train_lang + '.json')}: no sentence in any context "
+                         f"(every paragraph is empty)")
     n_articles = 1 + max(c.article for c in sets[train_lang].candidates)
     train_articles, dev_articles, test_articles = split_articles(n_articles)
     eval_articles = {"dev": dev_articles, "test": test_articles, "all": list(range(n_articles))}[split]
@@ -116,11 +120,18 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
     else:
         train = build_train_groups(sets[train_lang].subset(train_articles))
         manifest["train"] = {"lang": train_lang, "groups": len(train)}
+    if not train:
+        raise InputError(f"{train_source or os.path.join(data_dir, train_lang + '.json')}: no training question "
+                         f"(0 groups)")
     _write_jsonl(os.path.join(out, "train", "train.jsonl"), train)
     pool_qrels = {}
 
     for lang in langs:
         ev = sets[lang].subset(eval_articles)
+        if not ev.queries:
+            raise InputError(f"{os.path.join(data_dir, lang + '.json')}: no question in the {split} articles "
+                             f"{eval_articles[0]}-{eval_articles[-1]} (0 queries)" if eval_articles else
+                             f"{os.path.join(data_dir, lang + '.json')}: no {split} article")
         d = os.path.join(out, lang)
         os.makedirs(d, exist_ok=True)
         _write_jsonl(os.path.join(d, "corpus.jsonl"),
@@ -144,6 +155,7 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
             "typos_unchanged": unchanged}
     os.makedirs(os.path.join(out, "pool"), exist_ok=True)
     write_qrels(os.path.join(out, "pool", "qrels.txt"), pool_qrels)
+    manifest["files"] = sorted(["train", "pool", "manifest.json", *langs])  # what a rebuild may replace
     with atomic_open(os.path.join(out, "manifest.json")) as f:
         json.dump(manifest, f, indent=1, ensure_ascii=False)
     return manifest
@@ -179,11 +191,48 @@ def read_train_source(source: str) -> List[dict]:
             for i, r in enumerate(rows)]
 
 
+#: the builder's staging folder inside --out: a build goes there, and into place only when complete
+STAGING = ".build.partial"
+
+
+def own_entries(out: str) -> set:
+    """What the builder may replace in ``out``: the entries its manifest lists (older manifests without
+    ``files``: what such builds wrote) and its staging folder. Nothing when ``out`` holds no manifest."""
+    path = os.path.join(out, "manifest.json")
+    if not os.path.isfile(path):
+        return {STAGING}
+    manifest = read_json(path)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if files is None:
+        files = ["train", "pool", "manifest.json", *(manifest.get("languages") or {})] \
+            if isinstance(manifest, dict) and "languages" in manifest else []
+    return {*files, STAGING}
+
+
+def install(staging: str, out: str, old: set) -> None:
+    """Move a complete build from ``staging`` into ``out``: first the old build's own entries out of the way,
+    then the new ones, the manifest last (until then the old one claims what is there)."""
+    new = read_json(os.path.join(staging, "manifest.json"))["files"]
+    for name in sorted((old | set(new)) - {STAGING, "manifest.json"}):
+        target = os.path.join(out, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)
+        elif os.path.lexists(target):
+            os.remove(target)
+    for name in new:
+        if name != "manifest.json":
+            os.replace(os.path.join(staging, name), os.path.join(out, name))
+    os.replace(os.path.join(staging, "manifest.json"), os.path.join(out, "manifest.json"))
+    os.rmdir(staging)
+
+
+@command
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.build", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.build", description=__doc__,
+                                                formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("--data_dir", required=True, help="folder of <lang>.json SQuAD-format files (XQuAD-R)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder: new, empty, or an earlier build's (whose "
+                   "manifest lists what it wrote; only that is replaced, and anything else there is refused)")
     p.add_argument("--langs", nargs="+", default=list(XQUAD_R_LANGS), help="evaluation languages")
     p.add_argument("--train_lang", default="en", help="language of the training questions (default en)")
     p.add_argument("--copies", type=int, default=10, help="typo'd copies per severity (default 10)")
@@ -203,25 +252,35 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = p.parse_args(argv)
     if args.copies < 0:
         p.error("--copies must be >= 0")
-    # Built beside --out and renamed when complete: a failed build leaves nothing that looks finished.
-    partial = args.out.rstrip("/\\") + ".partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        m = build(args.data_dir, partial, args.langs, args.train_lang, args.copies, args.seed, args.severities,
-                  args.own_segmenter, args.train_source, split=args.split,
-                  candidate_text=args.candidate_text)
-    except (InputError, FileNotFoundError, ValueError) as e:
-        shutil.rmtree(partial, ignore_errors=True)
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    shutil.rmtree(args.out, ignore_errors=True)
-    os.replace(partial, args.out)
+    for name, values in (("--langs", args.langs), ("--severities", args.severities)):
+        if repeated(values):
+            p.error(f"{name} lists {repeated(values)[0]} twice")
+    for name in args.severities:
+        parse_severity(name)
+    if not os.path.isdir(args.data_dir):
+        raise InputError(f"--data_dir {args.data_dir}: no such folder")
+    out = args.out
+    with output_lock(out):
+        old = own_entries(out)
+        claim_folder(out, old, "an XMRC build's")
+        # Built in a staging folder inside --out and moved into place when complete: a failed build leaves
+        # nothing that looks finished, and nothing of its own behind.
+        staging = os.path.join(out, STAGING)
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            m = build(args.data_dir, staging, args.langs, args.train_lang, args.copies, args.seed,
+                      args.severities, args.own_segmenter, args.train_source, split=args.split,
+                      candidate_text=args.candidate_text)
+            install(staging, out, old)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     for lang, info in m["languages"].items():
         agree = m["segmentation_agreement"].get(lang)
         seg = f", own segmenter reproduces {agree['share']:.1%} of LAReQA's paragraphs" if agree else ""
         print(f"{lang}: {info['queries']} queries, {info['candidates']} candidates, "
               f"{len(info['problems'])} problems{seg}")
-    print(f"train: {m['train']['groups']} {m['train']['lang']} groups -> {os.path.join(args.out, 'train')}")
+    source = m["train"].get("lang") or m["train"]["source"]
+    print(f"train: {m['train']['groups']} groups ({source}) -> {os.path.join(out, 'train')}")
     return 0
 
 

@@ -19,7 +19,8 @@ import os
 import sys
 from typing import List, Optional
 
-from ..io import InputError
+from ..cli import command, one_line_errors
+from ..io import InputError, atomic_open, read_json
 from .results import METRICS, by_seed, score_runs, seed_differences
 from .statistics import hierarchical_bootstrap_interval
 from .tasks import xmrc_tasks
@@ -32,8 +33,7 @@ def _read(folder: str, name: str) -> dict:
     path = os.path.join(folder, name)
     if not os.path.isfile(path):
         raise InputError(f"{path}: missing (is {folder} a finished XMRC recipe folder?)")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return read_json(path)
 
 
 def compare(run_a: str, run_b: str, row: str, metric: str = "mrr@10") -> List[dict]:
@@ -54,6 +54,11 @@ def compare(run_a: str, run_b: str, row: str, metric: str = "mrr@10") -> List[di
         runs.append(seeds[row])
     if len(runs[0]) != len(runs[1]):
         raise InputError(f"{row}: {len(runs[0])} seeds in {run_a}, {len(runs[1])} in {run_b}; pair them by seed")
+    for folder, row_runs in zip((run_a, run_b), runs):  # all present before any is scored
+        for run in row_runs:
+            path = os.path.join(folder, "runs", f"{run}.pkl")
+            if not os.path.isfile(path):
+                raise InputError(f"{path}: missing (is {folder} a finished XMRC recipe folder?)")
     s = settings[0]
     tasks = xmrc_tasks(os.path.join(run_a, "data"), s["langs"], s["pivot"])
     per_seed = {}
@@ -83,23 +88,22 @@ def markdown(records: List[dict], metric: str) -> str:
     return "\n".join(lines)
 
 
+@command
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.compare", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.compare", description=__doc__,
+                                                formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("run_a", help="recipe folder A (the control)")
     p.add_argument("run_b", help="recipe folder B (the treatment)")
     p.add_argument("--row", default="mp_infonce", help="the objective (report row) to compare")
     p.add_argument("--metric", default="mrr@10", help=f"one of {', '.join(METRICS)}")
     p.add_argument("--json", default=None, help="also write the records to this file")
     a = p.parse_args(argv)
-    try:
-        records = compare(a.run_a, a.run_b, a.row, a.metric)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if a.json and not os.path.isdir(os.path.dirname(os.path.abspath(a.json))):
+        raise InputError(f"--json {a.json}: its folder does not exist")
+    records = compare(a.run_a, a.run_b, a.row, a.metric)
     print(markdown(records, a.metric))
     if a.json:
-        with open(a.json, "w", encoding="utf-8") as f:
+        with atomic_open(a.json) as f:
             json.dump(records, f, indent=1)
     return 0
 

@@ -27,15 +27,16 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 from tqdm import tqdm
 
-from ..io import InputError, atomic_open, iter_jsonl
-from ..losses import available_losses
+from ..cli import claim_folder, command, finite_float, one_line_errors, output_lock, repeated
+from ..io import InputError, atomic_open, iter_jsonl, read_json
+from ..losses import available_losses, get_loss_class
 from ..precision import PRECISIONS, cpu_description, resolve_precision
-from .build import CANDIDATE_TEXTS, DEFAULT_SEVERITIES, SPLITS, XQUAD_R_LANGS, build
+from .build import CANDIDATE_TEXTS, DEFAULT_SEVERITIES, SPLITS, XQUAD_R_LANGS, build, parse_severity
 from .tasks import Task, xmrc_tasks
 
 DEFAULT_OBJECTIVES = ("infonce", "dual_infonce", "mp_infonce", "dst", "dst_mp", "typo_cl", "typo_cl_mp")
@@ -45,9 +46,10 @@ DEPTH = 100
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.driver.xmrc", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default="runs/xmrc", help="output folder (rerun to resume)")
+    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.driver.xmrc", description=__doc__,
+                                                formatter_class=argparse.RawDescriptionHelpFormatter))
+    p.add_argument("--out", default="runs/xmrc", help="output folder (rerun to resume): new, empty or this "
+                   "recipe's own; one recipe at a time writes it")
     p.add_argument("--data_dir", default=os.environ.get("XQUAD_R", "../shared/data/xquad-r"),
                    help="XQuAD-R folder of <lang>.json (default ../shared/data/xquad-r, or $XQUAD_R)")
     p.add_argument("--model", default="e5", help="base model: e5 (offline multilingual-e5-small, converted from "
@@ -85,12 +87,12 @@ def parse_args(argv=None):
                    help="positive passages per training group (the train driver's flag; default 1, Tevatron's)")
     p.add_argument("--mask_false_negatives", choices=["on", "off"], default=None,
                    help="the train driver's --mask_false_negatives (default: on when --positives_per_query > 1)")
-    p.add_argument("--learning_rate", type=float, default=2e-5, help="default 2e-5, chosen on the dev split")
+    p.add_argument("--learning_rate", type=finite_float, default=2e-5, help="default 2e-5, chosen on the dev split")
     p.add_argument("--train_word_embeddings", action="store_true",
                    help="also train the word-embedding table (frozen by default: 250k rows, slow on a CPU)")
     p.add_argument("--q_max_len", type=int, default=32)
     p.add_argument("--p_max_len", type=int, default=128)
-    p.add_argument("--temperature", type=float, default=0.01,
+    p.add_argument("--temperature", type=finite_float, default=0.01,
                    help="score temperature of every objective (the train driver's --temperature; default 0.01, "
                    "e5's own, chosen on the dev split over 0.05)")
     p.add_argument("--precision", choices=list(PRECISIONS), default="auto",
@@ -102,19 +104,56 @@ def parse_args(argv=None):
     p.add_argument("--corpus_batch_size", type=int, default=32, help="candidates per encode batch")
     p.add_argument("--correction", choices=["holm", "bonferroni"], default="holm")
     args = p.parse_args(argv)
-    unknown = [o for o in args.objectives if o not in available_losses()]
-    if unknown:
-        p.error(f"unknown objectives {unknown}; known: {', '.join(available_losses())}")
-    if args.pivot not in args.langs:
-        p.error(f"--pivot {args.pivot} must be one of --langs")
-    if args.split == "all" and args.objectives:
-        p.error("--split all evaluates on the training articles too: zero-shot rows only (--objectives with none)")
-    if not 1 <= args.positives_per_query <= args.train_n_passages:
-        p.error(f"--positives_per_query must be between 1 and --train_n_passages ({args.train_n_passages})")
-    if args.temperature <= 0:
-        p.error(f"--temperature must be > 0, got {args.temperature}")
+    problem = check_args(args)
+    if problem:
+        p.error(problem)
     args.precision = resolve_precision(args.precision)  # settings.json records what ran, not "auto"
     return args
+
+
+def check_args(args) -> Optional[str]:
+    """Every recipe setting checked before anything is written (a folder's settings.json pins them): the
+    first problem as one message, or None."""
+    unknown = [o for o in args.objectives if o not in available_losses()]
+    if unknown:
+        return f"unknown objectives {unknown}; known: {', '.join(available_losses())}"
+    for name in ("objectives", "baselines", "langs", "severities", "seeds"):
+        twice = repeated(getattr(args, name))
+        if twice:
+            return f"--{name} lists {twice[0]} twice (each would count as another run)"
+    for name in ("max_steps", "batch_size", "train_n_passages", "q_max_len", "p_max_len", "encode_batch_size",
+                 "corpus_batch_size"):
+        if getattr(args, name) < 1:
+            return f"--{name} must be >= 1, got {getattr(args, name)}"
+    for name in ("copies", "typo_variants"):
+        if getattr(args, name) < 0:
+            return f"--{name} must be >= 0, got {getattr(args, name)}"
+    reading = [o for o in args.objectives if getattr(get_loss_class(o), "uses_typos", False)]
+    if reading and args.typo_variants < 1:
+        return f"--objectives {' '.join(reading)} train on typo'd variants: give --typo_variants >= 1"
+    for severity in args.severities:
+        try:
+            parse_severity(severity)
+        except InputError as e:
+            return f"--severities: {e}"
+    if args.severities and args.copies < 1:
+        return "--copies must be >= 1 to score typo'd queries (or give --severities with none)"
+    if not os.path.isdir(args.data_dir):
+        return f"--data_dir {args.data_dir}: no such folder"
+    for lang in dict.fromkeys(["en", *args.langs]):
+        if not os.path.isfile(os.path.join(args.data_dir, f"{lang}.json")):
+            return f"--langs {lang}: no {os.path.join(args.data_dir, lang + '.json')}"
+    if args.pivot not in args.langs:
+        return f"--pivot {args.pivot} must be one of --langs"
+    if args.split == "all" and args.objectives:
+        return "--split all evaluates on the training articles too: zero-shot rows only (--objectives with none)"
+    if not 1 <= args.positives_per_query <= args.train_n_passages:
+        return f"--positives_per_query must be between 1 and --train_n_passages ({args.train_n_passages})"
+    if args.temperature <= 0:
+        return f"--temperature must be > 0, got {args.temperature}"
+    if args.learning_rate <= 0:
+        return f"--learning_rate must be > 0, got {args.learning_rate}"
+    return None
 
 
 #: settings added after output folders were first made, with the value those folders ran with
@@ -126,9 +165,8 @@ class Recipe:
         self.args = args
         self.out = args.out
         self.data = os.path.join(self.out, "data")
-        os.makedirs(self.out, exist_ok=True)
         self.timings_path = os.path.join(self.out, "timings.json")
-        self.timings = json.load(open(self.timings_path)) if os.path.isfile(self.timings_path) else {}
+        self.timings = {}
         from ..adapters import steps
         self.steps = steps()  # the installed Tevatron's train and encode flags
 
@@ -137,8 +175,9 @@ class Recipe:
         settings = {k: v for k, v in vars(self.args).items() if k not in (
             "out", "objectives", "baselines", "seeds", "encode_batch_size", "corpus_batch_size", "correction")}
         path = os.path.join(self.out, "settings.json")
+        os.makedirs(self.out, exist_ok=True)
         if os.path.isfile(path):
-            old = json.load(open(path))
+            old = read_json(path)
             old = {**LATER_SETTINGS, **old}  # a folder made before a setting existed ran with its default
             changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
             if changed:
@@ -162,10 +201,13 @@ class Recipe:
         tmp = self.data + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
         a = self.args
-        build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities,
-              split=a.split, candidate_text=a.candidate_text, train_source=a.train_source)
-        self._write_encode_inputs(tmp)
-        os.replace(tmp, self.data)
+        try:
+            build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities,
+                  split=a.split, candidate_text=a.candidate_text, train_source=a.train_source)
+            self._write_encode_inputs(tmp)
+            os.replace(tmp, self.data)
+        finally:  # a failed build (a full disk, say) leaves no half-written copy behind
+            shutil.rmtree(tmp, ignore_errors=True)
         self.timed("build", time.time() - t)
 
     def _write_encode_inputs(self, data):
@@ -263,8 +305,7 @@ class Recipe:
             p_reps, p_ids = pickle.load(f)
         with open(os.path.join(reps, "queries.pkl"), "rb") as f:
             text_reps, text_ids = pickle.load(f)
-        with open(os.path.join(self.data, "query_index.json"), encoding="utf-8") as f:
-            query_index = json.load(f)
+        query_index = read_json(os.path.join(self.data, "query_index.json"))
         row_of = {int(t): i for i, t in enumerate(text_ids)}
         q_reps, q_ids = text_reps[[row_of[t] for t in query_index["text_id"]]], query_index["keys"]
         p_lang = np.array([d.split("-", 1)[0] for d in p_ids])
@@ -298,6 +339,15 @@ class Recipe:
                                  for j, s in zip(r["ranks"][i], r["scores"][i]))
 
     def run(self):
+        with output_lock(self.out):
+            # a folder with a settings.json is this recipe's; any other that holds files is refused
+            if not os.path.isfile(os.path.join(self.out, "settings.json")):
+                claim_folder(self.out, (), "an XMRC recipe's (it has no settings.json)")
+            if os.path.isfile(self.timings_path):
+                self.timings = read_json(self.timings_path)
+            self._run()
+
+    def _run(self):
         a = self.args
         self.pin_settings()
         self.build_data()
@@ -360,13 +410,11 @@ def _atomic_json(path: str, obj) -> None:
         json.dump(obj, f, indent=1)
 
 
+@command
 def main(argv: List[str] = None) -> int:
     args = parse_args(argv)
     try:
         Recipe(args).run()
-    except (InputError, FileNotFoundError) as e:  # bad input or settings: exit 2, as every main here
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     except RuntimeError as e:  # a step failed (its own error is above)
         print(f"error: {e}", file=sys.stderr)
         return 1

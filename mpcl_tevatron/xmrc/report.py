@@ -14,7 +14,8 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from ..io import atomic_open
+from ..cli import command, one_line_errors
+from ..io import InputError, atomic_open, read_json
 from .results import MEAN_FAMILIES, METRICS, TWINS, Results
 from .statistics import ALPHA
 from .tasks import Task
@@ -300,7 +301,12 @@ def xx_table(report: dict, severity: str = None) -> str:
     figures = report["figures"]
     first = figures[rows[0]]
     langs = [t.split("->")[0] for t in first if t.split("->")[0] == t.split("->")[1]]
-    severity = severity or next(c for c in first[f"{langs[0]}->{langs[0]}"] if c != "clean")
+    conditions = [c for c in first[f"{langs[0]}->{langs[0]}"] if c != "clean"]
+    if not conditions:
+        raise InputError("the run scored no typo'd condition (its --severities were none)")
+    if severity is not None and severity not in conditions:
+        raise InputError(f"--severity {severity}: the run has {', '.join(conditions)}")
+    severity = severity or conditions[0]
     width = max(15, *(len(r) + 2 for r in rows))  # a cell, "0.812 / 0.790", is 13 characters
     lines = [f"X->X MRR@10, clean / typo'd ({severity})", "lang  " + "".join(f"{r:>{width}}" for r in rows)]
     for lang in langs + ["mean"]:
@@ -314,22 +320,21 @@ def xx_table(report: dict, severity: str = None) -> str:
     return "\n".join(lines)
 
 
+@command
 def main(argv=None) -> int:
     import argparse
-    import sys
 
-    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.report",
-                                description="Print an XMRC run's X->X MRR@10 table (clean / typo'd) from its "
-                                            "report.json; the full report is report.md beside it.")
+    p = one_line_errors(argparse.ArgumentParser(
+        prog="python -m mpcl_tevatron.xmrc.report",
+        description="Print an XMRC run's X->X MRR@10 table (clean / typo'd) from its report.json; the full "
+                    "report is report.md beside it."))
     p.add_argument("run_dir", help="an XMRC recipe output folder")
     p.add_argument("--severity", default=None, help="typo'd condition to show (default: the first)")
     args = p.parse_args(argv)
     path = os.path.join(args.run_dir, "report.json")
     if not os.path.isfile(path):
-        print(f"error: {path}: no such file (run the XMRC recipe into {args.run_dir} first)", file=sys.stderr)
-        return 2
-    with open(path, encoding="utf-8") as f:
-        print(xx_table(json.load(f), args.severity))
+        raise InputError(f"{path}: no such file (run the XMRC recipe into {args.run_dir} first)")
+    print(xx_table(read_json(path), args.severity))
     return 0
 
 

@@ -68,6 +68,10 @@ def load_squad(path: str, lang: str, segmenter=None, ignore_breaks: bool = False
                 out.candidates.append(Candidate(docid, context[start:end].strip(), a, p, s, context))
             for qa in para.get("qas", []):
                 qid, question = qa.get("id"), (qa.get("question") or "").strip()
+                if qid in out.query_article:
+                    # a second question under one id would be judged against the first one's answer
+                    out.problems.append((str(qid), "duplicate question id (the first one is kept)"))
+                    continue
                 if not question:
                     out.problems.append((str(qid), "empty question"))
                     continue

@@ -22,7 +22,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..io import atomic_open
+from ..cli import command, finite_float, one_line_errors, output_lock, repeated
+from ..io import atomic_open, read_json
 
 GRID = {"learning_rate": [1e-5, 3e-5], "max_steps": [60, 120], "temperature": [0.01, 0.05]}
 
@@ -34,8 +35,7 @@ def point_name(point: dict) -> str:
 def dev_scores(report_json: str, row: str, severity: str) -> dict:
     """Mean over languages of X->X MRR@10 (clean and ``severity``) of ``row`` in a recipe's report.json, and the
     sample sd across its seeds of the mean of the two (0 with one seed)."""
-    with open(report_json, encoding="utf-8") as f:
-        report = json.load(f)
+    report = read_json(report_json)
     figures = report["figures"][row]
     xx = [t for t in figures if t.split("->")[0] == t.split("->")[1]]
     clean = float(np.mean([figures[t]["clean"]["mrr@10"] for t in xx]))
@@ -56,8 +56,7 @@ def collect(out: str, severity: str) -> Tuple[List[dict], dict]:
         report = os.path.join(folder, "report.json")
         if not os.path.isfile(report):
             continue
-        with open(os.path.join(folder, "settings.json"), encoding="utf-8") as f:
-            settings = json.load(f)
+        settings = read_json(os.path.join(folder, "settings.json"))
         point = {k: settings[k] for k in GRID}
         results.append({**point, **dev_scores(report, "infonce", severity)})
         zero_shot = zero_shot or dev_scores(report, "zero-shot", severity)
@@ -79,27 +78,47 @@ def table(results: List[dict], zero_shot: dict, severity: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@command
 def main(argv: Optional[List[str]] = None) -> int:
-    from .recipe import Recipe, parse_args as recipe_args
+    from .recipe import parse_args as recipe_args
 
-    p = argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.sweep", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.sweep", description=__doc__,
+                                                formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("--out", default="runs/sweep", help="output folder, one recipe run per grid point")
-    p.add_argument("--learning_rates", type=float, nargs="+", default=GRID["learning_rate"])
+    p.add_argument("--learning_rates", type=finite_float, nargs="+", default=GRID["learning_rate"])
     p.add_argument("--steps", type=int, nargs="+", default=GRID["max_steps"])
-    p.add_argument("--temperatures", type=float, nargs="+", default=GRID["temperature"])
+    p.add_argument("--temperatures", type=finite_float, nargs="+", default=GRID["temperature"])
     p.add_argument("--copies", type=int, default=2, help="typo'd (w1) copies of the dev questions (default 2)")
     p.add_argument("--seeds", type=int, nargs="+", default=[42], help="training seeds of each point (default 42)")
     args, recipe_flags = p.parse_known_args(argv)
-    for lr, steps, temperature in itertools.product(args.learning_rates, args.steps, args.temperatures):
-        point = {"learning_rate": lr, "max_steps": steps, "temperature": temperature}
-        out = os.path.join(args.out, point_name(point))
-        flags = ["--out", out, "--split", "dev", "--objectives", "infonce", "--baselines", "--severities", "w1",
-                 "--copies", str(args.copies), "--learning_rate", str(lr), "--max_steps", str(steps),
-                 "--temperature", str(temperature), "--seeds", *map(str, args.seeds), *recipe_flags]
-        Recipe(recipe_args(flags)).run()
-        print(f"[sweep] {point_name(point)}: {dev_scores(os.path.join(out, 'report.json'), 'infonce', 'w1')}",
-              file=sys.stderr, flush=True)
+    for name in ("learning_rates", "steps", "temperatures", "seeds"):
+        if repeated(getattr(args, name)):
+            p.error(f"--{name} lists {repeated(getattr(args, name))[0]} twice")
+    points = list(itertools.product(args.learning_rates, args.steps, args.temperatures))
+    # every point's settings are checked before the first one trains
+    checked = [recipe_args(_point_flags(args, lr, steps, temperature, recipe_flags))
+               for lr, steps, temperature in points]
+    with output_lock(args.out):
+        _sweep(args, checked, recipe_flags)
+    return 0
+
+
+def _point_flags(args, lr: float, steps: int, temperature: float, recipe_flags: List[str]) -> List[str]:
+    point = {"learning_rate": lr, "max_steps": steps, "temperature": temperature}
+    return ["--out", os.path.join(args.out, point_name(point)), "--split", "dev", "--objectives", "infonce",
+            "--baselines", "--severities", "w1", "--copies", str(args.copies), "--learning_rate", str(lr),
+            "--max_steps", str(steps), "--temperature", str(temperature), "--seeds", *map(str, args.seeds),
+            *recipe_flags]
+
+
+def _sweep(args, points: list, recipe_flags: List[str]) -> None:
+    """Run each point's checked recipe arguments (resuming what is done), then write the table."""
+    from .recipe import Recipe
+
+    for point in points:
+        Recipe(point).run()
+        print(f"[sweep] {os.path.basename(point.out)}: "
+              f"{dev_scores(os.path.join(point.out, 'report.json'), 'infonce', 'w1')}", file=sys.stderr, flush=True)
     results, zero_shot = collect(args.out, "w1")
     text = table(results, zero_shot, "w1")
     print(text)
@@ -107,7 +126,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         f.write(text)
     with atomic_open(os.path.join(args.out, "sweep.json")) as f:
         json.dump({"zero_shot": zero_shot, "points": results, "recipe_flags": recipe_flags}, f, indent=1)
-    return 0
 
 
 if __name__ == "__main__":

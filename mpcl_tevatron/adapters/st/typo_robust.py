@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from typing import Any, Dict, Iterable, List, Optional
 
 import torch
@@ -76,8 +78,8 @@ class TypoRobustLoss(nn.Module):
         super().__init__()
         if similarity not in ("cosine", "dot"):
             raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
-        if positives < 1 or typo_variants < 0 or scale <= 0:
-            raise ValueError(f"need positives >= 1, typo_variants >= 0 and scale > 0; got {positives}, "
+        if positives < 1 or typo_variants < 0 or not 0 < scale < math.inf:
+            raise ValueError(f"need positives >= 1, typo_variants >= 0 and a finite scale > 0; got {positives}, "
                              f"{typo_variants}, {scale}")
         self.model, self.objective_name, self.typo_variants, self.positives = model, objective, typo_variants, \
             positives

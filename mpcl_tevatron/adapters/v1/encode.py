@@ -14,7 +14,8 @@ from typing import List, Optional
 import tevatron.driver.encode as tevatron_encode
 import torch
 
-from ...encoder_config import EncoderConfig
+from ...encoder_config import EncoderConfig, check_model_path
+from ...io import check_encode_input
 from ...precision import resolve_precision
 from .dataset import TypoEncodeDataset
 from .modeling import TypoDenseModelForInference
@@ -25,6 +26,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = tevatron_encode.HfArgumentParser(
         (tevatron_encode.ModelArguments, tevatron_encode.DataArguments, tevatron_encode.TrainingArguments))
     model_args, data_args, train_args = parser.parse_args_into_dataclasses(argv)
+    check_model_path(model_args.model_name_or_path)
+    for path in data_args.encode_in_path or []:
+        check_encode_input(path)
     config = EncoderConfig.for_model(model_args.model_name_or_path)
     prefix = config.query_prefix if data_args.encode_is_qry else config.passage_prefix
 

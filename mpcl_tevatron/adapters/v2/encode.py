@@ -4,13 +4,15 @@ model directory's ``mpcl_config.json`` records (``--pooling``, ``--normalize``, 
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import List, Optional
 
 import tevatron.retriever.driver.encode as tevatron_encode
 
 from ...arguments import ENCODER_SETTINGS, parse_arguments
-from ...encoder_config import EncoderConfig
+from ...encoder_config import EncoderConfig, check_model_path
+from ...io import check_encode_input
 from .train import attention_implementation
 
 
@@ -20,7 +22,10 @@ def completed_argv(argv: List[str]) -> List[str]:
         return argv  # a JSON config is passed through as it is
     parser = tevatron_encode.HfArgumentParser(
         (tevatron_encode.ModelArguments, tevatron_encode.DataArguments, tevatron_encode.TrainingArguments))
-    (model_args, _, _), given = parse_arguments(parser, argv)
+    (model_args, data_args, _), given = parse_arguments(parser, argv)
+    check_model_path(model_args.model_name_or_path)
+    if data_args.dataset_path and os.path.isfile(data_args.dataset_path):
+        check_encode_input(data_args.dataset_path)
     config = EncoderConfig.for_model(model_args.model_name_or_path)
     extra = [f"--{name}={getattr(config, name)}" for name in ENCODER_SETTINGS if name not in given]
     attn = attention_implementation(model_args.attn_implementation, "attn_implementation" in given)
