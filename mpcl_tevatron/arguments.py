@@ -52,6 +52,11 @@ class ObjectiveArguments:
     teacher_temperature: float = field(default=1.0, metadata={
         "help": "temperature of the self-teaching teacher (dst, dst_mp); --temperature scales the retrieval "
                 "scores"})
+    multi_positive_form: str = field(default="eq4", metadata={
+        "help": "form of the multi-positive term (mp_infonce, dst_mp, typo_cl_mp): eq4 (the paper's: each "
+                "positive against the negatives only), supcon_out (SupCon's L_out: every positive in every "
+                "denominator), log_sum (L_in: the log of the positives' summed probability), sample_one (one "
+                "positive drawn per step). The objective's 'form' in --loss_kwargs"})
 
     def hyperparameters(self, n_passages: int, loss: str, loss_kwargs: Optional[str] = None) -> dict:
         """``get_loss`` keyword arguments: the named flags, then ``--loss_kwargs`` over them (checked against
@@ -62,7 +67,8 @@ class ObjectiveArguments:
         problem = unaccepted_kwargs(loss, extra)
         if problem:
             raise InputError(problem)
-        named = dict(gamma=self.gamma, beta=self.beta, sigma=self.sigma, temperature=self.teacher_temperature)
+        named = dict(gamma=self.gamma, beta=self.beta, sigma=self.sigma, temperature=self.teacher_temperature,
+                     form=self.multi_positive_form)
         return {"n_passages": n_passages, **named, **extra}
 
 

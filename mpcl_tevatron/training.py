@@ -154,10 +154,12 @@ class TrainRun:
                    or (encoder_args.validate() if encoder_args else None) or self.check(s))
         if problem:
             parser.error(problem)
-        try:  # --loss_kwargs checked here, before anything is written
-            hyperparameters = s.objective.hyperparameters(self.group_size(s), s.loss.loss, s.loss.loss_kwargs)
-        except InputError as e:
-            parser.error(str(e))
+        set_seed(s.training.seed)  # an objective with parameters of its own initialises them reproducibly
+        try:  # the objective and its hyperparameters (--loss_kwargs too) checked before anything is written
+            objective = get_loss(s.loss.loss, **s.objective.hyperparameters(self.group_size(s), s.loss.loss,
+                                                                             s.loss.loss_kwargs))
+        except (InputError, TypeError, ValueError) as e:
+            parser.error(f"--loss {s.loss.loss}: {e}" if not isinstance(e, InputError) else str(e))
         output_dir = s.training.output_dir
         if os.path.exists(output_dir) and not os.path.isdir(output_dir):
             parser.error(f"--output_dir {output_dir} is a file")
@@ -165,9 +167,9 @@ class TrainRun:
         # One writer per output folder: the first process of a (torchrun) job holds the lock for all of them.
         lock = output_lock(output_dir) if s.training.process_index == 0 else contextlib.nullcontext()
         with lock:
-            self.train(parser, s, hyperparameters)
+            self.train(parser, s, objective)
 
-    def train(self, parser, s: TrainSettings, hyperparameters: dict) -> None:
+    def train(self, parser, s: TrainSettings, objective) -> None:
         training_args = s.training
         output_dir = training_args.output_dir
         resume = self.last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
@@ -188,7 +190,6 @@ class TrainRun:
         tokenizer = self.load_tokenizer(s)
         encoder_config = resolve_encoder(s.model.model_name_or_path, s.given, *s.encoder)
         logger.info("encoder: %s", encoder_config)
-        objective = get_loss(s.loss.loss, **hyperparameters)
         logger.info("objective: %s", objective)
         if s.positives.labelled and not takes_passage_labels(objective):
             raise InputError(f"--loss {s.loss.loss} takes no passage_labels, so it cannot train with "

@@ -330,9 +330,11 @@ def test_each_objective_takes_only_the_hyperparameters_it_declares():
     from mpcl_tevatron.losses.registry import accepted_hyperparameters, get_loss_class
 
     declared = {name: accepted_hyperparameters(get_loss_class(name)) for name in BUILT_IN}
-    assert declared["infonce"] == declared["typo_cl"] == declared["typo_cl_mp"] == {"n_passages"}
-    assert declared["mp_infonce"] == declared["dual_infonce"] == {"n_passages", "gamma"}
-    assert declared["dst_mp"] == {"n_passages", "gamma", "beta", "sigma", "temperature"}
+    assert declared["infonce"] == declared["typo_cl"] == {"n_passages"}
+    assert declared["dual_infonce"] == {"n_passages", "gamma"}
+    # the objectives with a multi-positive term take its form
+    assert declared["typo_cl_mp"] == {"n_passages", "form"} and declared["mp_infonce"] == {"n_passages", "gamma", "form"}
+    assert declared["dst_mp"] == {"n_passages", "gamma", "beta", "sigma", "temperature", "form"}
     # the named flags go to any objective: infonce simply does not get gamma
     assert get_loss("infonce", n_passages=N, gamma=0.3, beta=0.1, sigma=0.1, temperature=2.0).n_passages == N
     assert get_loss("dst", n_passages=N, gamma=0.3).gamma == 0.3
@@ -341,7 +343,7 @@ def test_each_objective_takes_only_the_hyperparameters_it_declares():
     assert args.hyperparameters(N, "mp_infonce", '{"gamma": 0.7}')["gamma"] == 0.7
     with pytest.raises(InputError, match="infonce takes no gamma; it accepts nothing but n_passages"):
         args.hyperparameters(N, "infonce", '{"gamma": 0.7}')
-    with pytest.raises(InputError, match="mp_infonce takes no beta; it accepts gamma"):
+    with pytest.raises(InputError, match="mp_infonce takes no beta; it accepts form, gamma"):
         args.hyperparameters(N, "mp_infonce", '{"beta": 0.7}')
     with pytest.raises(InputError) as err:  # several names: each list joined with ", "
         args.hyperparameters(N, "dst", '{"tau": 1, "alpha": 2}')
@@ -432,3 +434,121 @@ def test_an_objective_that_reads_variants_refuses_an_empty_variant_batch():
     q, p = torch.randn(2, 4), torch.randn(4, 4)
     with pytest.raises(ValueError, match="needs typo'd query representations"):
         get_loss("mp_infonce", n_passages=2)(q, p, torch.randn(0, 4))
+
+
+# -- the forms of the multi-positive term (functional.MULTI_POSITIVE_FORMS) -------------------------------------
+def ref_supcon_out(row, positives):
+    return -sum(row[p] - _lse(list(row)) for p in positives) / len(positives)
+
+
+def ref_log_sum(row, positives):
+    return -(_lse([row[p] for p in positives]) - _lse(list(row)))
+
+
+def ref_sample_one(row, positives, drawn):
+    others = [j for j in range(len(row)) if j not in positives]
+    return -(row[drawn] - _lse([row[drawn]] + [row[j] for j in others]))
+
+
+FORM_REFERENCES = {"eq4": ref_mp, "supcon_out": ref_supcon_out, "log_sum": ref_log_sum}
+
+
+def _form_case(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.randn(5, 7, generator=g, dtype=torch.float64) * 3
+    mask = torch.zeros(5, 7, dtype=torch.bool)
+    for i, cols in enumerate([[0], [1, 2], [0, 3, 6], [2, 4, 5, 6], [5]]):
+        mask[i, cols] = True
+    return scores, mask
+
+
+@pytest.mark.parametrize("form", sorted(FORM_REFERENCES))
+def test_each_multi_positive_form_equals_its_formula_values_and_gradients(form):
+    scores, mask = _form_case()
+    ours_in = scores.clone().requires_grad_(True)
+    ours = multi_positive_infonce(ours_in, mask, form=form)
+    (grad,) = torch.autograd.grad(ours, ours_in)
+    ref_in = scores.clone().requires_grad_(True)
+    ref = sum(FORM_REFERENCES[form](ref_in[i], torch.nonzero(mask[i]).flatten().tolist()) for i in range(5)) / 5
+    (ref_grad,) = torch.autograd.grad(ref, ref_in)
+    assert float(ours.detach()) == pytest.approx(float(ref.detach()), rel=1e-10)
+    assert torch.allclose(grad, ref_grad, atol=1e-10)
+
+
+def test_sample_one_draws_one_positive_per_row_with_the_generator_and_averages_to_eq4():
+    scores, mask = _form_case()
+    ours_in = scores.clone().requires_grad_(True)
+    loss = multi_positive_infonce(ours_in, mask, form="sample_one", generator=torch.Generator().manual_seed(3),
+                                  reduction="none")
+    drawn = torch.multinomial(mask.double(), 1, generator=torch.Generator().manual_seed(3)).flatten().tolist()
+    assert all(mask[i, d] for i, d in enumerate(drawn))
+    ref_in = scores.clone().requires_grad_(True)
+    ref = torch.stack([ref_sample_one(ref_in[i], torch.nonzero(mask[i]).flatten().tolist(), drawn[i])
+                       for i in range(5)])
+    assert torch.allclose(loss, ref, atol=1e-10)
+    (grad,) = torch.autograd.grad(loss.sum(), ours_in)
+    (ref_grad,) = torch.autograd.grad(ref.sum(), ref_in)
+    assert torch.allclose(grad, ref_grad, atol=1e-10)  # the unsampled positives get no gradient: neither side
+    # the same generator state, the same draws; its mean over many draws is eq4 (exactly eq4's per-positive mean)
+    again = multi_positive_infonce(scores, mask, form="sample_one", generator=torch.Generator().manual_seed(3),
+                                   reduction="none")
+    assert torch.equal(again, loss.detach())
+    g = torch.Generator().manual_seed(0)
+    mean = torch.stack([multi_positive_infonce(scores, mask, form="sample_one", generator=g) for _ in range(4000)])
+    assert float(mean.mean()) == pytest.approx(float(multi_positive_infonce(scores, mask)), rel=0.01)
+
+
+@pytest.mark.parametrize("form", ["eq4", "supcon_out", "log_sum", "sample_one"])
+def test_with_one_positive_every_form_is_infonce(form):
+    scores, _ = _form_case()
+    targets = torch.tensor([0, 3, 6, 2, 5])
+    one = torch.nn.functional.one_hot(targets, 7).bool()
+    ours = multi_positive_infonce(scores, one, form=form)
+    assert float(ours) == pytest.approx(float(torch.nn.functional.cross_entropy(scores, targets)), rel=1e-12)
+
+
+def test_the_forms_differ_where_they_should():
+    """Several positives: eq4 never puts a positive in another's denominator, so it is the smallest of eq4 and
+    supcon_out; log_sum is at most supcon_out (log of a mean of probabilities >= mean of their logs)."""
+    scores, mask = _form_case()
+    value = {f: float(multi_positive_infonce(scores, mask, form=f, reduction="none")[3]) for f in
+             ("eq4", "supcon_out", "log_sum")}
+    assert value["eq4"] < value["supcon_out"] and value["log_sum"] < value["supcon_out"]
+    assert len({round(v, 6) for v in value.values()}) == 3
+    with pytest.raises(ValueError, match="form must be one of eq4, supcon_out, log_sum, sample_one, got 'l_in'"):
+        multi_positive_infonce(scores, mask, form="l_in")
+
+
+@pytest.mark.parametrize("name", ["mp_infonce", "dst_mp", "typo_cl_mp"])
+@pytest.mark.parametrize("form", ["supcon_out", "log_sum"])
+def test_the_objectives_multi_positive_term_takes_the_form(name, form, monkeypatch):
+    """An objective built with ``form`` computes its multi-positive term in that form (the reference's term
+    swapped for the form's formula), values and gradients."""
+    q, p, t = _reps()
+    ours = get_loss(name, n_passages=N, gamma=G, beta=BE, sigma=S, temperature=T, form=form)(q, p, t)
+    assert get_loss(name, n_passages=N, form=form).form == form
+    grads = torch.autograd.grad(ours, (q, p, t))
+    monkeypatch.setitem(globals(), "ref_mp", FORM_REFERENCES[form])
+    q2, p2, t2 = (x.detach().clone().requires_grad_(True) for x in (q, p, t))
+    ref = reference(name, q2, p2, t2)
+    ref_grads = torch.autograd.grad(ref, (q2, p2, t2))
+    assert float(ours.detach()) == pytest.approx(float(ref.detach()), abs=1e-5, rel=1e-5)
+    for g, rg in zip(grads, ref_grads):
+        assert torch.allclose(g, rg, atol=1e-5, rtol=1e-5)
+    eq4 = get_loss(name, n_passages=N, gamma=G, beta=BE, sigma=S, temperature=T)(q, p, t)
+    assert not torch.isclose(ours, eq4)
+
+
+def test_the_form_is_a_named_flag_and_a_loss_kwarg():
+    from mpcl_tevatron.arguments import ObjectiveArguments
+    from mpcl_tevatron.io import InputError
+
+    named = ObjectiveArguments(multi_positive_form="log_sum")
+    assert get_loss("dst_mp", **named.hyperparameters(N, "dst_mp")).form == "log_sum"
+    assert get_loss("infonce", **named.hyperparameters(N, "infonce")).n_passages == N  # not its hyperparameter
+    kwargs = ObjectiveArguments().hyperparameters(N, "mp_infonce", '{"form": "sample_one"}')
+    assert get_loss("mp_infonce", **kwargs).form == "sample_one"
+    with pytest.raises(InputError, match="form must be text, got 3"):
+        ObjectiveArguments().hyperparameters(N, "mp_infonce", '{"form": 3}')
+    with pytest.raises(ValueError, match="form must be one of"):
+        get_loss("typo_cl_mp", form="nope")

@@ -92,11 +92,13 @@ def test_multiple_positives_by_hand(minilm):
     assert abs(unmasked - ours) > 1e-3
 
 
+@pytest.mark.parametrize("form", ["eq4", "supcon_out"])
 @pytest.mark.parametrize("objective", ["mp_infonce", "dst_mp", "typo_cl_mp"])
-def test_typo_robust_loss_is_the_core_objective_on_the_same_embeddings(minilm, objective):
+def test_typo_robust_loss_is_the_core_objective_on_the_same_embeddings(minilm, objective, form):
+    """The same loss as the core objective on the same embeddings, the multi-positive term's form included."""
     k = 2
     features = _collate(minilm, ROWS, k=k)
-    loss = TypoRobustLoss(minilm, objective, typo_variants=k, positives=2, scale=50.0, gamma=0.3)
+    loss = TypoRobustLoss(minilm, objective, typo_variants=k, positives=2, scale=50.0, gamma=0.3, form=form)
     with torch.no_grad():
         ours = float(loss(features))
     a, p1, p2, n, t1, t2 = (F.normalize(e, dim=-1) * 50.0 ** 0.5 for e in _embed(minilm, features))
@@ -104,11 +106,12 @@ def test_typo_robust_loss_is_the_core_objective_on_the_same_embeddings(minilm, o
                            [NEGATIVE, NEGATIVE, NEGATIVE, POSITIVE, IGNORED, NEGATIVE, NEGATIVE, NEGATIVE, NEGATIVE],
                            [NEGATIVE, NEGATIVE, NEGATIVE, NEGATIVE, IGNORED, NEGATIVE, POSITIVE, POSITIVE, NEGATIVE]],
                           dtype=torch.int8)
-    core = get_loss(objective, n_passages=3, gamma=0.3)(
+    core = get_loss(objective, n_passages=3, gamma=0.3, form=form)(
         a, torch.stack([p1, p2, n], dim=1).reshape(9, -1), torch.stack([t1, t2], dim=1).reshape(6, -1),
         passage_labels=labels)
     assert ours == pytest.approx(float(core), rel=1e-5)
     assert loss.get_config_dict()["objective"] == objective and "2403.10939" in loss.citation
+    assert loss.get_config_dict()["form"] == form
 
 
 def test_bad_settings_fail_at_construction(minilm):

@@ -126,6 +126,8 @@ def test_tokenize_handles_pre_tokenized_ids(tiny_model_dir):
     (["--loss", "nope"], "known losses: dst, dst_mp, dual_infonce, infonce, mp_infonce"),
     (["--loss", "mp_infonce"], "give --typo_variants >= 1"),
     (["--typo_augment_prob", "2"], "typo_augment_prob must be in [0, 1]"),
+    (["--loss", "mp_infonce", "--typo_variants", "1", "--multi_positive_form", "nope"],
+     "--loss mp_infonce: form must be one of eq4, supcon_out, log_sum, sample_one, got 'nope'"),
     (["--positives_per_query", "0"], "--positives_per_query must be between 1 and the group size (8), got 0"),
     (["--positives_per_query", "9"], "--positives_per_query must be between 1 and the group size (8), got 9"),
     (["--positives_per_query", "2", "--positive_passage_no_shuffle"], "give one or the other"),

@@ -47,7 +47,7 @@ class TypoObjective(nn.Module):
         return value
 
     def extra_repr(self) -> str:
-        names = [n for n in ("n_passages", "gamma", "beta", "sigma", "temperature") if hasattr(self, n)]
+        names = [n for n in ("n_passages", "gamma", "beta", "sigma", "temperature", "form") if hasattr(self, n)]
         return ", ".join(f"{n}={getattr(self, n)}" for n in names)
 
     def check(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor],

@@ -10,28 +10,54 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def multi_positive_infonce(scores: Tensor, positive_mask: Tensor, reduction: str = "mean") -> Tensor:
-    r"""Multi-positive InfoNCE (Sidiropoulos & Kanoulas, ECIR 2024, arXiv 2403.10939, eq. 4).
+#: The forms of the multi-positive loss (``multi_positive_infonce``'s ``form``); "eq4" is the paper's.
+MULTI_POSITIVE_FORMS = ("eq4", "supcon_out", "log_sum", "sample_one")
+
+
+def multi_positive_infonce(scores: Tensor, positive_mask: Tensor, reduction: str = "mean", form: str = "eq4",
+                           generator: Optional[torch.Generator] = None) -> Tensor:
+    r"""Multi-positive InfoNCE (Sidiropoulos & Kanoulas, ECIR 2024, arXiv 2403.10939, eq. 4), and the other
+    forms a multi-positive contrastive loss takes in the literature.
 
     For each anchor (row) with positives :math:`P` and negatives :math:`N` (every column not in :math:`P`):
 
-    .. math::
-        \ell = -\frac{1}{|P|} \sum_{p \in P} \log \frac{e^{s_p}}{e^{s_p} + \sum_{n \in N} e^{s_n}}
+    * ``eq4`` (default; the paper's eq. 4, pytorch-metric-learning's NTXentLoss with labels): each positive
+      competes with the negatives only, never with the other positives,
 
-    Each positive competes with the negatives only, never with the other positives (unlike SupCon's
-    :math:`L_{out}`, which puts all positives in the denominator).
+      .. math:: \ell = -\frac{1}{|P|} \sum_{p \in P} \log \frac{e^{s_p}}{e^{s_p} + \sum_{n \in N} e^{s_n}}
+
+    * ``supcon_out`` (Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020, :math:`L_{out}`;
+      pytorch-metric-learning's SupConLoss): every positive in every denominator,
+
+      .. math:: \ell = -\frac{1}{|P|} \sum_{p \in P} \log \frac{e^{s_p}}{\sum_{a \in P \cup N} e^{s_a}}
+
+    * ``log_sum`` (:math:`L_{in}`'s form: the log of the positives' summed probability),
+
+      .. math:: \ell = -\log \frac{\sum_{p \in P} e^{s_p}}{\sum_{a \in P \cup N} e^{s_a}}
+
+      Khosla et al.'s :math:`L_{in}` averages inside the log, which adds the constant :math:`\log |P|` (same
+      gradient); without it, one positive gives InfoNCE exactly;
+
+    * ``sample_one``: one positive drawn per row and step, uniformly among :math:`P` (``generator``, else
+      torch's global one), against the negatives; the other positives count as neither. Its expectation over
+      the draw is ``eq4``; the paper argues that taking all positives at once beats it.
+
+    With one positive per row every form is InfoNCE (cross-entropy).
 
     Args:
         scores: [n, m] similarity logits.
         positive_mask: [n, m] boolean (or 0/1), True where column j is a positive of row i.
         reduction: "mean" (over rows), "sum", or "none" ([n] per-row losses).
+        form: one of ``MULTI_POSITIVE_FORMS``.
+        generator: the random draws of ``sample_one``.
 
     Vectorised and stable for large logits (log-sum-exp throughout). A row with no positive is an error; a row
-    whose columns are all positives has loss 0.
+    whose columns are all positives has loss 0 under ``eq4``, ``log_sum`` and ``sample_one``.
     """
     if scores.dim() != 2 or scores.shape != positive_mask.shape:
         raise ValueError(f"scores and positive_mask must both be [n, m]; got {tuple(scores.shape)} and "
                          f"{tuple(positive_mask.shape)}")
+    check_form(form)
     mask = positive_mask.bool()
     n_pos = mask.sum(dim=1)
     if bool((n_pos == 0).any()):
@@ -40,10 +66,27 @@ def multi_positive_infonce(scores: Tensor, positive_mask: Tensor, reduction: str
     # Masking with the dtype's most negative finite value (not -inf) keeps gradients finite when a row has
     # no negative at all: exp(min - s) underflows to exactly 0.
     very_negative = torch.finfo(scores.dtype).min
-    neg_lse = torch.logsumexp(scores.masked_fill(mask, very_negative), dim=1, keepdim=True)  # [n, 1]
-    log_prob = scores - torch.logaddexp(scores, neg_lse)  # log e^{s_p} / (e^{s_p} + sum_N e^{s_n})
-    per_row = -(log_prob * mask).sum(dim=1) / n_pos
+    if form == "sample_one":
+        drawn = torch.multinomial(mask.float(), 1, generator=generator)  # [n, 1], among each row's positives
+        chosen = torch.zeros_like(mask).scatter_(1, drawn.to(mask.device), True)
+        scores, mask, n_pos = scores.masked_fill(mask & ~chosen, very_negative), chosen, torch.ones_like(n_pos)
+    if form in ("eq4", "sample_one"):
+        neg_lse = torch.logsumexp(scores.masked_fill(mask, very_negative), dim=1, keepdim=True)  # [n, 1]
+        log_prob = scores - torch.logaddexp(scores, neg_lse)  # log e^{s_p} / (e^{s_p} + sum_N e^{s_n})
+        per_row = -(log_prob * mask).sum(dim=1) / n_pos
+    elif form == "supcon_out":
+        log_prob = scores - torch.logsumexp(scores, dim=1, keepdim=True)
+        per_row = -(log_prob * mask).sum(dim=1) / n_pos
+    else:  # log_sum
+        per_row = torch.logsumexp(scores, dim=1) - torch.logsumexp(scores.masked_fill(~mask, very_negative), dim=1)
     return _reduce(per_row, reduction)
+
+
+def check_form(form: str) -> str:
+    """``form`` when it is one of ``MULTI_POSITIVE_FORMS``, else a ValueError naming them."""
+    if form not in MULTI_POSITIVE_FORMS:
+        raise ValueError(f"form must be one of {', '.join(MULTI_POSITIVE_FORMS)}, got {form!r}")
+    return form
 
 
 def passage_retrieval(scores: Tensor, n_passages: int, passage_labels: Optional[Tensor] = None,

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from .dual_infonce import DualInfoNCE
-from .functional import multi_positive_infonce, variant_mask
+from .functional import check_form, multi_positive_infonce, variant_mask
 from .registry import register_loss
 
 
@@ -34,13 +34,22 @@ class MultiPositiveInfoNCE(DualInfoNCE):
     where :math:`P_i` is query i's clean form and its K typo'd variants, and :math:`N_i` every other clean or
     typo'd query in the batch. See ``functional.multi_positive_infonce``. ``dst_mp`` uses the same
     ``query_retrieval``.
+
+    ``form`` chooses the multi-positive loss: ``eq4`` (the formula above, the default), ``supcon_out``,
+    ``log_sum`` or ``sample_one`` (``functional.MULTI_POSITIVE_FORMS``; ``--multi_positive_form``).
     """
 
     uses_typos = True
+
+    def __init__(self, n_passages: int = 8, gamma: float = 0.5, form: str = "eq4"):
+        """``gamma``: weight of the query-retrieval task; ``form``: its multi-positive loss."""
+        super().__init__(n_passages, gamma)
+        self.form = check_form(form)
 
     def query_retrieval(self, positive_q: Tensor, positive_tp: Optional[Tensor], k: int) -> Tensor:
         """The multi-positive task: positive passage i against the batch's clean and typo'd queries
         (``positive_q`` [B, B], ``positive_tp`` [B*K, B]), its clean query and that query's K variants the
         positives."""
         scores = torch.cat([positive_q, positive_tp.T], dim=1)  # [B, B + B*K]
-        return multi_positive_infonce(scores, query_retrieval_mask(positive_q.size(0), k, device=scores.device))
+        return multi_positive_infonce(scores, query_retrieval_mask(positive_q.size(0), k, device=scores.device),
+                                      form=self.form)

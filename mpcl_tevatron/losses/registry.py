@@ -124,9 +124,9 @@ def wrong_kind(cls: Type[nn.Module], kwargs: Dict) -> Optional[str]:
     return None
 
 
-#: The plugin's named hyperparameters (``--gamma``, ``--beta``, ``--sigma``, ``--teacher_temperature``): any may
-#: be given with any objective, which takes those it declares.
-SHARED_HYPERPARAMETERS = frozenset({"gamma", "beta", "sigma", "temperature"})
+#: The plugin's named hyperparameters (``--gamma``, ``--beta``, ``--sigma``, ``--teacher_temperature``,
+#: ``--multi_positive_form``): any may be given with any objective, which takes those it declares.
+SHARED_HYPERPARAMETERS = frozenset({"gamma", "beta", "sigma", "temperature", "form"})
 
 
 def get_loss(name: str, n_passages: int = 8, **hyperparameters) -> nn.Module:
