@@ -112,9 +112,10 @@ class MaskFalseNegativesArguments:
     ``--positives_per_query``)."""
 
     mask_false_negatives: Optional[bool] = field(default=None, metadata={
+        "nargs": "?", "const": True,  # the bare flag means on, as for transformers' own bool flags
         "help": "do not count an in-batch passage as query i's negative when its id (docid, else its text) is one "
-                "of query i's positives. Default: on with --positives_per_query > 1; off at 1, where training "
-                "is Tevatron's InfoNCE bit for bit"})
+                "of query i's positives (the bare flag, or true/false). Default: on with --positives_per_query "
+                "> 1; off at 1, where training is Tevatron's InfoNCE bit for bit"})
 
 
 @dataclass

@@ -98,7 +98,8 @@ def test_typo_robust_loss_is_the_core_objective_on_the_same_embeddings(minilm, o
     """The same loss as the core objective on the same embeddings, the multi-positive term's form included."""
     k = 2
     features = _collate(minilm, ROWS, k=k)
-    loss = TypoRobustLoss(minilm, objective, typo_variants=k, positives=2, scale=50.0, gamma=0.3, form=form)
+    weights = {} if objective == "typo_cl_mp" else {"gamma": 0.3}  # only what the objective declares
+    loss = TypoRobustLoss(minilm, objective, typo_variants=k, positives=2, scale=50.0, form=form, **weights)
     with torch.no_grad():
         ours = float(loss(features))
     a, p1, p2, n, t1, t2 = (F.normalize(e, dim=-1) * 50.0 ** 0.5 for e in _embed(minilm, features))
@@ -106,7 +107,7 @@ def test_typo_robust_loss_is_the_core_objective_on_the_same_embeddings(minilm, o
                            [NEGATIVE, NEGATIVE, NEGATIVE, POSITIVE, IGNORED, NEGATIVE, NEGATIVE, NEGATIVE, NEGATIVE],
                            [NEGATIVE, NEGATIVE, NEGATIVE, NEGATIVE, IGNORED, NEGATIVE, POSITIVE, POSITIVE, NEGATIVE]],
                           dtype=torch.int8)
-    core = get_loss(objective, n_passages=3, gamma=0.3, form=form)(
+    core = get_loss(objective, n_passages=3, form=form, **weights)(
         a, torch.stack([p1, p2, n], dim=1).reshape(9, -1), torch.stack([t1, t2], dim=1).reshape(6, -1),
         passage_labels=labels)
     assert ours == pytest.approx(float(core), rel=1e-5)
@@ -194,3 +195,21 @@ def test_a_rows_second_positive_is_masked_where_it_appears_in_another_row():
                                [NEGATIVE, NEGATIVE, NEGATIVE, POSITIVE, POSITIVE, NEGATIVE]]
     unmasked = candidate_ids(columns, positives=2, mask_false_negatives=False).labels()
     assert unmasked[0].tolist() == [POSITIVE, POSITIVE, NEGATIVE, NEGATIVE, NEGATIVE, NEGATIVE]
+
+
+def test_a_hyperparameter_the_objective_does_not_use_is_refused_never_recorded(minilm):
+    """``temperature=0.01`` once left the scale at 20 while the model card recorded 0.01; ``sigma`` and ``beta``
+    given to mp_infonce were recorded and ignored. Now: the score temperature is 1 / scale only, the teacher's
+    is teacher_temperature, and what the objective does not declare is refused."""
+    with pytest.raises(ValueError, match=r"temperature=0.01: the score temperature is 1 / scale \(scale=100 for it\)"):
+        TypoRobustLoss(minilm, "mp_infonce", temperature=0.01)
+    with pytest.raises(ValueError, match="mp_infonce takes no beta, sigma; it accepts form, gamma"):
+        TypoRobustLoss(minilm, "mp_infonce", sigma=0.1, beta=0.2)
+    with pytest.raises(ValueError, match="mp_infonce takes no teacher_temperature"):
+        TypoRobustLoss(minilm, "mp_infonce", teacher_temperature=2.0)
+    loss = TypoRobustLoss(minilm, "dst_mp", typo_variants=2, scale=100.0, teacher_temperature=2.0, gamma=0.3)
+    assert loss.objective(2).temperature == 2.0 and loss.objective(2).gamma == 0.3
+    assert loss.get_config_dict()["teacher_temperature"] == 2.0 and loss.temperature == 0.01
+    assert "temperature" not in loss.get_config_dict()
+    with pytest.raises(ValueError, match="gamma must be a finite number, got nan"):
+        TypoRobustLoss(minilm, "dst_mp", gamma=float("nan"))

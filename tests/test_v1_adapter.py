@@ -317,7 +317,8 @@ def test_group_sampling_follows_the_training_seed(tiny_model_dir, labelled):
 
 
 def test_mask_false_negatives_reaches_the_collator_as_given(tmp_path, tiny_model_dir, monkeypatch):
-    """--mask_false_negatives false at P = 2 reaches the collator off; the default at P = 2 is on."""
+    """--mask_false_negatives false at P = 2 reaches the collator off; the default at P = 2 is on, and so is the
+    bare flag (README's spelling)."""
     from transformers import AutoTokenizer
 
     from mpcl_tevatron.adapters.v1 import train as v1_train
@@ -330,7 +331,8 @@ def test_mask_false_negatives_reaches_the_collator_as_given(tmp_path, tiny_model
     common = ["--model_name_or_path", str(tiny_model_dir), "--output_dir", str(tmp_path), "--train_n_passages", "4",
               "--positives_per_query", "2"]
     for extra, expected in ((["--mask_false_negatives", "false"], False), ([], True),
-                            (["--mask_false_negatives", "true"], True)):
+                            (["--mask_false_negatives", "true"], True), (["--mask_false_negatives"], True),
+                            (["--mask_false_negatives", "--seed", "3"], True)):
         s = run.settings(*parse_arguments(run.parser(), common + extra))
         run.build_trainer(s, None, None, tok)
         assert made[-1].mask_false_negatives is expected

@@ -219,3 +219,25 @@ def test_a_folder_made_before_a_setting_existed_resumes_at_its_default(tmp_path,
     with pytest.raises(SystemExit):
         parse_args(["--out", str(out), "--positives_per_query", "3"])  # more than --train_n_passages (2)
     assert "--positives_per_query must be between 1 and --train_n_passages (2)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, recorded, passed", [
+    ([], None, None), (["--mask_false_negatives"], "on", "True"), (["--mask_false_negatives", "false"], "off", "False"),
+    (["--mask_false_negatives", "true"], "on", "True"), (["--mask_false_negatives", "off"], "off", "False")])
+def test_mask_false_negatives_is_spelled_as_the_train_driver_spells_it(tmp_path, monkeypatch, argv, recorded, passed):
+    """The bare flag and true/false (the train driver's spellings; on/off as before), recorded as on/off, and
+    handed to the train driver as it reads them."""
+    from mpcl_tevatron.xmrc import recipe
+
+    args = recipe.parse_args(["--out", str(tmp_path / "out"), "--objectives", "infonce", "--seeds", "1", *argv])
+    assert args.mask_false_negatives == recorded
+    commands = []
+    monkeypatch.setattr(recipe, "_run", lambda module, *a: commands.append([str(x) for x in a]))
+    monkeypatch.setattr(recipe.os, "replace", lambda *a: None)
+    monkeypatch.setattr(recipe.Recipe, "timed", lambda *a, **k: None)
+    recipe.Recipe(args).train("infonce", 1)
+    (flags,) = commands
+    if passed is None:
+        assert "--mask_false_negatives" not in flags
+    else:
+        assert flags[flags.index("--mask_false_negatives") + 1] == passed

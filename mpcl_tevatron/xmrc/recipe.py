@@ -85,8 +85,9 @@ def parse_args(argv=None):
                    "Hugging Face dataset in Tevatron's train format (network)")
     p.add_argument("--positives_per_query", type=int, default=1,
                    help="positive passages per training group (the train driver's flag; default 1, Tevatron's)")
-    p.add_argument("--mask_false_negatives", choices=["on", "off"], default=None,
-                   help="the train driver's --mask_false_negatives (default: on when --positives_per_query > 1)")
+    p.add_argument("--mask_false_negatives", nargs="?", const="on", default=None, type=on_off,
+                   help="the train driver's --mask_false_negatives: the bare flag or true/false (on/off too; "
+                   "default: on when --positives_per_query > 1)")
     p.add_argument("--learning_rate", type=finite_float, default=2e-5, help="default 2e-5, chosen on the dev split")
     p.add_argument("--train_word_embeddings", action="store_true",
                    help="also train the word-embedding table (frozen by default: 250k rows, slow on a CPU)")
@@ -154,6 +155,17 @@ def check_args(args) -> Optional[str]:
     if args.learning_rate <= 0:
         return f"--learning_rate must be > 0, got {args.learning_rate}"
     return None
+
+
+def on_off(text: str) -> str:
+    """An argparse ``type``: a yes/no value in the train driver's spellings (true/false, yes/no, 1/0) or
+    on/off, as the recipe records it ("on" or "off")."""
+    value = text.strip().lower()
+    if value in ("on", "true", "yes", "y", "t", "1"):
+        return "on"
+    if value in ("off", "false", "no", "n", "f", "0"):
+        return "off"
+    raise argparse.ArgumentTypeError(f"{text!r}: give true or false (or on/off)")
 
 
 #: settings added after output folders were first made, with the value those folders ran with

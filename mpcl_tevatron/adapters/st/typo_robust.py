@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...losses import get_loss
+from ...losses.registry import accepted_hyperparameters, get_loss_class, undeclared
 from ...passages import REPEAT, GroupSlots, PassageIds, passage_id
 
 CITATION = """
@@ -47,8 +48,10 @@ class TypoRobustLoss(nn.Module):
             in its own row, or the same text in another row) is neither its positive nor its negative. Default:
             on when P > 1; off at P = 1, where the passage-retrieval term is exactly
             ``MultipleNegativesRankingLoss``'s.
-        **hyperparameters: the objective's own (``gamma``, ``beta``, ``sigma``, ``temperature`` of the
-            self-teaching teacher), as ``get_loss`` takes them.
+        **hyperparameters: the objective's own, and only those it declares (``gamma``, ``beta``, ``sigma``,
+            ``form``, ``teacher_temperature`` of the self-teaching teacher); any other is refused, never recorded
+            and ignored. The score temperature is ``1 / scale`` and has no other name here: ``temperature=`` is
+            refused.
 
     Inputs:
         +-----------------------------------------------------------------+--------+
@@ -85,6 +88,21 @@ class TypoRobustLoss(nn.Module):
             positives
         self.scale, self.similarity = scale, similarity
         self.mask_false_negatives = positives > 1 if mask_false_negatives is None else mask_false_negatives
+        if "temperature" in hyperparameters:
+            raise ValueError(f"temperature={hyperparameters['temperature']}: the score temperature is 1 / scale "
+                             f"(scale={1 / hyperparameters['temperature']:g} for it); the self-teaching teacher's "
+                             f"is teacher_temperature")
+        # the objective's own name for the teacher's temperature is ``temperature`` (``--teacher_temperature``)
+        self._objective_kwargs = {("temperature" if k == "teacher_temperature" else k): v
+                                  for k, v in hyperparameters.items()}
+        cls = get_loss_class(objective)
+        unknown = undeclared(cls, self._objective_kwargs)
+        if unknown:  # named as the caller names them
+            def named(key):
+                return "teacher_temperature" if key == "temperature" else key
+            accepted = sorted(named(k) for k in (accepted_hyperparameters(cls) or set()) - {"n_passages"})
+            raise ValueError(f"{objective} takes no {', '.join(map(named, unknown))}; it accepts "
+                             f"{', '.join(accepted) or 'none'}")
         self.hyperparameters = hyperparameters
         self._objectives: Dict[int, nn.Module] = {}  # one per group size (set by the number of columns)
         self.objective(positives + 1)  # an unknown name or hyperparameter fails here, not at the first step
@@ -92,7 +110,7 @@ class TypoRobustLoss(nn.Module):
     def objective(self, group_size: int) -> nn.Module:
         if group_size not in self._objectives:
             self._objectives[group_size] = get_loss(self.objective_name, n_passages=group_size,
-                                                    **self.hyperparameters)
+                                                    **self._objective_kwargs)
         return self._objectives[group_size]
 
     def forward(self, sentence_features: Iterable[Dict[str, Tensor]], labels: Optional[Tensor] = None) -> Tensor:
