@@ -224,12 +224,14 @@ def test_a_folder_made_before_a_setting_existed_resumes_at_its_default(tmp_path,
 @pytest.mark.parametrize("argv, recorded, passed", [
     ([], None, None), (["--mask_false_negatives"], "on", "True"), (["--mask_false_negatives", "false"], "off", "False"),
     (["--mask_false_negatives", "true"], "on", "True"), (["--mask_false_negatives", "off"], "off", "False")])
+@needs_xquad
 def test_mask_false_negatives_is_spelled_as_the_train_driver_spells_it(tmp_path, monkeypatch, argv, recorded, passed):
     """The bare flag and true/false (the train driver's spellings; on/off as before), recorded as on/off, and
     handed to the train driver as it reads them."""
     from mpcl_tevatron.xmrc import recipe
 
-    args = recipe.parse_args(["--out", str(tmp_path / "out"), "--objectives", "infonce", "--seeds", "1", *argv])
+    args = recipe.parse_args(["--out", str(tmp_path / "out"), "--data_dir", SHARED, "--objectives", "infonce",
+                              "--seeds", "1", *argv])
     assert args.mask_false_negatives == recorded
     commands = []
     monkeypatch.setattr(recipe, "_run", lambda module, *a: commands.append([str(x) for x in a]))
