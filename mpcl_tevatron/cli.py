@@ -41,6 +41,10 @@ EXIT_INTERRUPTED = 130
 #: the lock file ``output_lock`` keeps in a folder while a command writes it
 LOCK_NAME = ".mpcl.lock"
 
+#: set by a command for the commands it runs: Ctrl-C reaches the whole process group, and the parent's line
+#: says it once
+QUIET_INTERRUPT = "MPCL_PARENT_REPORTS_INTERRUPT"
+
 #: what ``command`` turns into one line and exit code 2
 BAD_INPUT = (InputError, OSError, json.JSONDecodeError, UnicodeDecodeError)
 
@@ -64,7 +68,8 @@ def command(main: Callable[..., Optional[int]]) -> Callable[..., int]:
         try:
             return main(argv) or 0
         except KeyboardInterrupt:
-            _say("interrupted: finished steps are kept; the same command resumes")
+            if not os.environ.get(QUIET_INTERRUPT):
+                _say("interrupted: finished steps are kept; the same command resumes")
             return EXIT_INTERRUPTED
         except BAD_INPUT as e:
             _say(f"error: {one_line(e)}")

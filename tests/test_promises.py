@@ -574,3 +574,34 @@ def test_objectives_built_from_python_refuse_non_finite_hyperparameters():
     with pytest.raises(ValueError, match="loss 'dst_mp': temperature must be a finite number, got inf"):
         get_loss("dst_mp", temperature=float("inf"))
     assert get_loss("dst", gamma=0.25).gamma == 0.25
+
+
+@pytest.mark.slow
+@needs_xquad
+def test_ctrl_c_in_a_training_recipe_is_one_line_and_keeps_what_was_finished(tmp_path, tiny_model_dir):
+    """SIGINT to the recipe's whole process group (what Ctrl-C in a terminal sends) while its child trains: one
+    line (the child stays quiet: the recipe says it), exit code 130, the finished build kept, no lock left, and
+    the same command then resumes past the build."""
+    out = tmp_path / "xmrc"
+    argv = ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
+            "--objectives", "infonce", "--baselines", "--copies", "1", "--severities", "w1", "--max_steps",
+            "1000000", "--batch_size", "4", "--train_n_passages", "2", "--q_max_len", "16", "--p_max_len", "32",
+            "--seeds", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "mpcl_tevatron.driver.xmrc", *argv], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    try:
+        deadline = time.time() + 120
+        while not (out / "models" / "infonce" / "seed1.partial" / LOCK_NAME).exists() and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    said = [line for line in err.splitlines() if line.startswith(("interrupted", "error"))]
+    assert said == ["interrupted: finished steps are kept; the same command resumes"], err[-3000:]
+    assert (out / "data" / "manifest.json").exists() and not (out / LOCK_NAME).exists()
+    assert json.load(open(out / "timings.json"))["build"]["seconds"] > 0

@@ -32,7 +32,7 @@ from typing import Dict, List, Optional
 import numpy as np
 from tqdm import tqdm
 
-from ..cli import claim_folder, command, finite_float, one_line_errors, output_lock, repeated
+from ..cli import QUIET_INTERRUPT, claim_folder, command, finite_float, one_line_errors, output_lock, repeated
 from ..io import InputError, atomic_open, iter_jsonl, read_json
 from ..losses import available_losses, get_loss_class
 from ..precision import PRECISIONS, cpu_description, resolve_precision
@@ -402,8 +402,12 @@ def _die_with_parent() -> None:
 
 def _run(module: str, *args):
     cmd = [sys.executable, "-m", module, *map(str, args)]
-    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
-    proc = subprocess.run(cmd, env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false", **{QUIET_INTERRUPT: "1"})
+    try:
+        proc = subprocess.run(cmd, env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # the child's progress bar leaves its line open: the recipe's line starts anew
+        raise
     if proc.returncode:
         raise RuntimeError(f"step failed (exit {proc.returncode}): {' '.join(cmd)}")
 
