@@ -33,6 +33,7 @@ def test_explicit_bf16_without_native_support_is_kept_and_warns_once_with_the_sl
         assert precision.resolve_precision("bf16") == "bf16"
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1 and "10.2x slower" in warnings[0]
+    assert warnings[0].startswith("bf16 requested on a cpu without native bfloat16 (")  # names the device
     cpu(True)
     caplog.clear()
     assert precision.resolve_precision("bf16") == "bf16" and not caplog.records
@@ -80,3 +81,22 @@ def test_without_pytorchs_probes_the_cpu_flags_decide(monkeypatch, flags, expect
         assert precision.cpu_has_native_bf16() is expected
     finally:
         precision.cpu_has_native_bf16.cache_clear()
+
+
+def test_cpu_description_is_the_model_name_capability_bf16_and_cores(monkeypatch):
+    """The line every timing records, exactly: /proc/cpuinfo's model name, PyTorch's capability level, native
+    bf16 or not, logical cores."""
+    import io
+
+    import torch
+
+    monkeypatch.setattr(precision.os.path, "isfile", lambda path: path == "/proc/cpuinfo")
+    monkeypatch.setattr(precision, "open", lambda path: io.StringIO(
+        "processor\t: 0\nmodel name\t: Fake CPU 9000 @ 2.0GHz\nflags\t\t: fpu\n"), raising=False)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    monkeypatch.setattr(precision.os, "cpu_count", lambda: 2)
+    for native, said in ((False, "no native bf16"), (True, "native bf16")):
+        monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda native=native: native)
+        assert precision.cpu_description() == f"Fake CPU 9000 @ 2.0GHz, AVX2, {said}, 2 logical cores"
+    monkeypatch.setattr(precision.os.path, "isfile", lambda path: False)
+    assert precision.cpu_description().startswith("unknown CPU, AVX2, ")

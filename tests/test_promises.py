@@ -605,3 +605,81 @@ def test_ctrl_c_in_a_training_recipe_is_one_line_and_keeps_what_was_finished(tmp
     assert said == ["interrupted: finished steps are kept; the same command resumes"], err[-3000:]
     assert (out / "data" / "manifest.json").exists() and not (out / LOCK_NAME).exists()
     assert json.load(open(out / "timings.json"))["build"]["seconds"] > 0
+
+
+@pytest.mark.parametrize("n, shown", [(1, "a0"), (3, "a0, a1, a2"), (4, "a0, a1, a2 and 1 more"),
+                                      (6, "a0, a1, a2 and 3 more")])
+def test_a_refused_folder_names_three_of_its_entries_and_counts_the_rest(tmp_path, n, shown):
+    from mpcl_tevatron.cli import claim_folder
+
+    for i in range(n):
+        (tmp_path / f"a{i}").write_text("x")
+    (tmp_path / "mine").write_text("x")
+    with pytest.raises(InputError) as err:
+        claim_folder(str(tmp_path), {"mine"}, "X's")
+    assert str(err.value) == f"{tmp_path} holds files that are not X's ({shown}); nothing was changed: give an " \
+                             f"empty or new folder"
+    claim_folder(str(tmp_path), {"mine", LOCK_NAME, *(f"a{i}" for i in range(n))}, "X's")  # all its own: fine
+
+
+def test_finite_float_says_what_is_wrong():
+    import argparse
+
+    from mpcl_tevatron.cli import finite_float
+
+    assert finite_float("1e-3") == 0.001
+    for text, message in (("x", "'x' is not a number"), ("nan", "'nan' is not a finite number"),
+                          ("-inf", "'-inf' is not a finite number")):
+        with pytest.raises(argparse.ArgumentTypeError) as err:
+            finite_float(text)
+        assert str(err.value) == message
+
+
+def test_what_a_build_may_replace_is_what_its_manifest_says(tmp_path):
+    """``files`` when the manifest lists them (whatever they are); a manifest from before ``files`` existed: what
+    such builds wrote (train, pool, the manifest, one folder per language); a manifest that is not a build's
+    (not an object, or without languages): nothing but the staging folder."""
+    from mpcl_tevatron.xmrc.build import STAGING, own_entries
+
+    manifest = tmp_path / "manifest.json"
+    assert own_entries(str(tmp_path)) == {STAGING}  # no manifest
+    manifest.write_text(json.dumps({"files": ["extra", "manifest.json"], "languages": {"de": {}}}))
+    assert own_entries(str(tmp_path)) == {"extra", "manifest.json", STAGING}
+    manifest.write_text(json.dumps({"languages": {"de": {}, "th": {}}}))
+    assert own_entries(str(tmp_path)) == {"train", "pool", "manifest.json", "de", "th", STAGING}
+    for other in ([1, 2], {"something": "else"}):
+        manifest.write_text(json.dumps(other))
+        assert own_entries(str(tmp_path)) == {STAGING}
+
+
+@needs_xquad
+def test_the_recipes_checks_their_bounds_and_messages(tmp_path):
+    """``check_args`` exactly: each bound's first refused and first accepted value, and each message."""
+    from mpcl_tevatron.xmrc.recipe import check_args, parse_args
+
+    def problem(**changes):
+        args = parse_args(["--out", str(tmp_path / "out"), "--data_dir", SHARED, "--langs", "en", "de"])
+        vars(args).update(changes)
+        return check_args(args)
+
+    assert problem() is None
+    assert problem(max_steps=1, batch_size=1, typo_variants=1, copies=1) is None
+    assert problem(max_steps=0) == "--max_steps must be >= 1, got 0"
+    assert problem(objectives=["infonce"], typo_variants=0, copies=0, severities=[]) is None
+    assert problem(objectives=["nope"]) == f"unknown objectives ['nope']; known: {', '.join(available())}"
+    assert problem(objectives=["infonce", "dst", "typo_cl"], typo_variants=0) == \
+        "--objectives dst typo_cl train on typo'd variants: give --typo_variants >= 1"
+    assert problem(copies=0) == "--copies must be >= 1 to score typo'd queries (or give --severities with none)"
+    assert problem(langs=["en", "xx"]) == f"--langs xx: no {os.path.join(SHARED, 'xx.json')}"
+    assert problem(split="all") == \
+        "--split all evaluates on the training articles too: zero-shot rows only (--objectives with none)"
+    assert problem(split="all", objectives=[]) is None
+    assert problem(temperature=0.0) == "--temperature must be > 0, got 0.0"
+    assert problem(learning_rate=0.0) == "--learning_rate must be > 0, got 0.0"
+    assert problem(temperature=1e-9, learning_rate=1e-9) is None
+
+
+def available():
+    from mpcl_tevatron.losses import available_losses
+
+    return available_losses()
