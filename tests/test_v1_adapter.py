@@ -89,6 +89,45 @@ def test_typo_augmentation_replaces_some_queries(tiny_model_dir):
         assert never[i][0]["input_ids"] not in [t["input_ids"] for t in never[i][2]]
 
 
+def test_training_items_are_cut_to_their_sides_max_length_and_augmented_queries_are_queries(tiny_model_dir):
+    """A query longer than --q_max_len and a passage longer than --p_max_len are truncated to them (special tokens
+    included); a query swapped for its typo'd variant (DR+Aug) is still a query: the query prefix and length."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    data_args = SimpleNamespace(q_max_len=6, p_max_len=5, train_n_passages=2, positive_passage_no_shuffle=False,
+                                negative_passage_no_shuffle=False)
+    long = "where is the old famous city near the river found north south"
+    groups = [{"query": long, "positives": [long], "negatives": [long]}]
+    trainer = SimpleNamespace(state=SimpleNamespace(epoch=0), args=SimpleNamespace(seed=42))
+    for augment in (0.0, 1.0):
+        ds = TypoTrainDataset(data_args, groups, tok, TypoArguments(typo_variants=1, typo_augment_prob=augment),
+                              EncoderArguments(query_prefix="north ", passage_prefix="south "), trainer=trainer)
+        query, passages, typos, _ = ds[0]
+        assert len(query["input_ids"]) == 6 and all(len(p["input_ids"]) == 5 for p in passages)
+        assert query["input_ids"][:2] == tok("north")["input_ids"][:2]  # [CLS] north
+        assert passages[0]["input_ids"][:2] == tok("south")["input_ids"][:2]
+        assert len(typos[0]["input_ids"]) == 6
+
+
+def test_augmentation_is_drawn_per_item(tiny_model_dir):
+    """DR+Aug's draw follows the item (``TrainingVariants.for_item``): of 40 groups sharing one query, at
+    probability 0.5 some are swapped for a variant and some are not."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    data_args = SimpleNamespace(q_max_len=32, p_max_len=16, train_n_passages=1, positive_passage_no_shuffle=False,
+                                negative_passage_no_shuffle=False)
+    query = "where is the famous old city located"
+    groups = [{"query": query, "positives": ["p"], "negatives": []}] * 40
+    trainer = SimpleNamespace(state=SimpleNamespace(epoch=0), args=SimpleNamespace(seed=42))
+    ds = TypoTrainDataset(data_args, groups, tok, TypoArguments(typo_variants=3, typo_seed=1, typo_augment_prob=0.5),
+                          EncoderArguments(), trainer=trainer)
+    clean = tok(query)["input_ids"]
+    swapped = sum(ds[i][0]["input_ids"] != clean for i in range(40))
+    assert 5 < swapped < 35
+
+
 def test_an_objective_that_reads_no_variant_gets_none_yet_augmentation_still_works(tiny_model_dir):
     """infonce under --typo_variants K: no variant is handed out (none is encoded), while DR+Aug still swaps
     queries for the same variants an objective that reads them would get."""
