@@ -190,7 +190,8 @@ class TrainRun:
         tokenizer = self.load_tokenizer(s)
         encoder_config = resolve_encoder(s.model.model_name_or_path, s.given, *s.encoder)
         logger.info("encoder: %s", encoder_config)
-        logger.info("objective: %s", objective)
+        logger.info("objective: %s; positives per query %d, false negatives %s", objective,
+                    s.positives.positives_per_query, "masked" if s.positives.masking else "not masked")
         if s.positives.labelled and not takes_passage_labels(objective):
             raise InputError(f"--loss {s.loss.loss} takes no passage_labels, so it cannot train with "
                              f"--positives_per_query > 1 or --mask_false_negatives")

@@ -546,6 +546,7 @@ def test_train_with_several_positives_and_masking(tmp_path, tiny_model_dir):
                       "--max_steps", 3, "--q_max_len", 16, "--p_max_len", 16, "--save_strategy", "no",
                       "--report_to", "none", "--dataset_proc_num", 1, "--use_cpu", "--logging_steps", 1)
     assert (tmp_path / "out" / "mpcl_config.json").exists() and "'loss'" in proc.stderr + proc.stdout
+    assert "form=eq4); positives per query 2, false negatives masked" in proc.stderr  # what is in effect, logged
 
 
 @pytest.mark.parametrize("pooling, expected", [
