@@ -57,16 +57,21 @@ def _embed(model, features):
         return [model(dict(f))["sentence_embedding"] for f in features]
 
 
-def test_one_positive_without_masking_is_multiple_negatives_ranking_loss(minilm):
-    from sentence_transformers.util import cos_sim
+@pytest.mark.parametrize("name", ["cos_sim", "dot_score"])
+def test_one_positive_without_masking_is_multiple_negatives_ranking_loss(minilm, name):
+    """The same arguments as sentence-transformers' own loss (``scale``, ``similarity_fct``), the same value."""
+    from sentence_transformers import util
 
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    similarity_fct = getattr(util, name)
     rows = [{k: r[k] for k in ("anchor", "positive", "negative_1")} for r in ROWS]
     features = _collate(minilm, rows)
     with torch.no_grad():
-        ours = MultiplePositivesRankingLoss(minilm, positives=1)(features)
-        theirs = MultipleNegativesRankingLoss(minilm, scale=20.0, similarity_fct=cos_sim)(features, None)
+        loss = MultiplePositivesRankingLoss(minilm, positives=1, scale=7.0, similarity_fct=similarity_fct)
+        ours = loss(features)
+        theirs = MultipleNegativesRankingLoss(minilm, scale=7.0, similarity_fct=similarity_fct)(features, None)
     assert float(ours) == pytest.approx(float(theirs), rel=1e-5)
+    assert loss.get_config_dict()["similarity_fct"] == name and loss.get_config_dict()["scale"] == 7.0
 
 
 def test_multiple_positives_by_hand(minilm):
@@ -118,8 +123,9 @@ def test_typo_robust_loss_is_the_core_objective_on_the_same_embeddings(minilm, o
 def test_bad_settings_fail_at_construction(minilm):
     with pytest.raises(KeyError):
         TypoRobustLoss(minilm, "nope")
-    with pytest.raises(ValueError, match="similarity must be"):
-        TypoRobustLoss(minilm, similarity="l2")
+    with pytest.raises(ValueError, match="similarity_fct must be sentence_transformers.util.cos_sim or "
+                                         "util.dot_score, got 'l2'"):
+        TypoRobustLoss(minilm, similarity_fct="l2")
     with pytest.raises(ValueError, match="3 columns; expected the anchor, 2 positive"):
         TypoRobustLoss(minilm, "infonce", typo_variants=1, positives=2)(_collate(minilm, [
             {k: r[k] for k in ("anchor", "positive", "negative_1")} for r in ROWS]))
@@ -213,3 +219,18 @@ def test_a_hyperparameter_the_objective_does_not_use_is_refused_never_recorded(m
     assert "temperature" not in loss.get_config_dict()
     with pytest.raises(ValueError, match="gamma must be a finite number, got nan"):
         TypoRobustLoss(minilm, "dst_mp", gamma=float("nan"))
+
+
+@pytest.mark.parametrize("name", ["cos_sim", "dot_score"])
+def test_similarity_fct_is_the_score_on_embeddings_of_any_norm(minilm, name):
+    """On embeddings that are not unit-norm (MiniLM's own are, where the two functions agree): the loss is the
+    cross-entropy of ``scale * similarity_fct(anchor, positives)``."""
+    from sentence_transformers import util
+
+    similarity_fct = getattr(util, name)
+    g = torch.Generator().manual_seed(0)
+    anchor, positive = torch.randn(3, 5, generator=g) * 3, torch.randn(3, 5, generator=g) * 3
+    loss = MultiplePositivesRankingLoss(minilm, positives=1, scale=4.0, similarity_fct=similarity_fct)
+    ours = loss.compute_loss_from_embeddings([anchor, positive], [None])
+    expected = F.cross_entropy(4.0 * similarity_fct(anchor, positive), torch.arange(3))
+    assert float(ours) == pytest.approx(float(expected), rel=1e-5)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
+from sentence_transformers import util
 from torch import nn
 
 from .typo_robust import TypoRobustLoss
@@ -24,7 +25,7 @@ class MultiplePositivesRankingLoss(TypoRobustLoss):
         model: the ``SentenceTransformer`` to train.
         positives: P, the positive columns after the anchor; the columns after them are hard negatives.
         scale: the scores' multiplier, 1 / temperature (20 = ``MultipleNegativesRankingLoss``'s default).
-        similarity: "cosine" or "dot".
+        similarity_fct: ``util.cos_sim`` (default) or ``util.dot_score``, as ``MultipleNegativesRankingLoss``.
         mask_false_negatives: a candidate whose tokens equal one of the anchor's positives is not counted as
             its negative (the same passage in another row, a repeated positive). Default: on when P > 1; off at
             P = 1, where this is ``MultipleNegativesRankingLoss``.
@@ -42,11 +43,11 @@ class MultiplePositivesRankingLoss(TypoRobustLoss):
     are masked. ``TypoRobustLoss`` adds typo'd anchors and the other objectives.
     """
 
-    def __init__(self, model: nn.Module, positives: int = 2, scale: float = 20.0, similarity: str = "cosine",
+    def __init__(self, model: nn.Module, positives: int = 2, scale: float = 20.0, similarity_fct=util.cos_sim,
                  mask_false_negatives: Optional[bool] = None):
         super().__init__(model, "infonce", typo_variants=0, positives=positives, scale=scale,
-                         similarity=similarity, mask_false_negatives=mask_false_negatives)
+                         similarity_fct=similarity_fct, mask_false_negatives=mask_false_negatives)
 
     def get_config_dict(self) -> Dict[str, Any]:
-        return {"positives": self.positives, "scale": self.scale, "similarity": self.similarity,
+        return {"positives": self.positives, "scale": self.scale, "similarity_fct": self.similarity_fct.__name__,
                 "mask_false_negatives": self.mask_false_negatives}

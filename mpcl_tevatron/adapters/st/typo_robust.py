@@ -6,6 +6,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 import torch
 import torch.nn.functional as F
+from sentence_transformers import util
 from torch import Tensor, nn
 
 from ...losses import get_loss
@@ -22,6 +23,10 @@ CITATION = """
     archivePrefix={arXiv}
 }
 """
+
+
+#: sentence-transformers' similarity functions this loss computes as dot products: what each one normalises
+SIMILARITIES = {"cos_sim": "cosine", "dot_score": "dot"}
 
 
 class TypoRobustLoss(nn.Module):
@@ -43,7 +48,9 @@ class TypoRobustLoss(nn.Module):
             are negatives).
         scale: the scores' multiplier, 1 / temperature (20 = sentence-transformers' default; e5 was trained at
             100).
-        similarity: "cosine" (the embeddings are L2-normalised first) or "dot".
+        similarity_fct: ``sentence_transformers.util.cos_sim`` (default: the embeddings are L2-normalised first)
+            or ``util.dot_score``, as ``MultipleNegativesRankingLoss`` takes it; the objectives score the dot
+            products of the (normalised) embeddings, so another function is refused.
         mask_false_negatives: a candidate whose tokens equal one of the anchor's positives (a repeated positive
             in its own row, or the same text in another row) is neither its positive nor its negative. Default:
             on when P > 1; off at P = 1, where the passage-retrieval term is exactly
@@ -76,17 +83,19 @@ class TypoRobustLoss(nn.Module):
     """
 
     def __init__(self, model: nn.Module, objective: str = "mp_infonce", typo_variants: int = 4,
-                 positives: int = 1, scale: float = 20.0, similarity: str = "cosine",
+                 positives: int = 1, scale: float = 20.0, similarity_fct=util.cos_sim,
                  mask_false_negatives: Optional[bool] = None, **hyperparameters):
         super().__init__()
-        if similarity not in ("cosine", "dot"):
-            raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
+        similarity = SIMILARITIES.get(getattr(similarity_fct, "__name__", None))
+        if similarity is None:
+            raise ValueError(f"similarity_fct must be sentence_transformers.util.cos_sim or util.dot_score, got "
+                             f"{similarity_fct!r}")
         if positives < 1 or typo_variants < 0 or not 0 < scale < math.inf:
             raise ValueError(f"need positives >= 1, typo_variants >= 0 and a finite scale > 0; got {positives}, "
                              f"{typo_variants}, {scale}")
         self.model, self.objective_name, self.typo_variants, self.positives = model, objective, typo_variants, \
             positives
-        self.scale, self.similarity = scale, similarity
+        self.scale, self.similarity_fct, self.similarity = scale, similarity_fct, similarity
         self.mask_false_negatives = positives > 1 if mask_false_negatives is None else mask_false_negatives
         if "temperature" in hyperparameters:
             raise ValueError(f"temperature={hyperparameters['temperature']}: the score temperature is 1 / scale "
@@ -142,7 +151,7 @@ class TypoRobustLoss(nn.Module):
 
     def get_config_dict(self) -> Dict[str, Any]:
         return {"objective": self.objective_name, "typo_variants": self.typo_variants,
-                "positives": self.positives, "scale": self.scale, "similarity": self.similarity,
+                "positives": self.positives, "scale": self.scale, "similarity_fct": self.similarity_fct.__name__,
                 "mask_false_negatives": self.mask_false_negatives, **self.hyperparameters}
 
     @property
