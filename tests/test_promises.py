@@ -191,16 +191,20 @@ def test_every_writing_command_takes_the_folder_lock(tmp_path, tiny_model_dir, m
         holder.wait()
 
 
+def _endless_training_recipe(out, model):
+    """The recipe's arguments for a run that builds quickly, then trains until it is stopped."""
+    return ["--out", str(out), "--data_dir", SHARED, "--model", str(model), "--langs", "en", "de", "--objectives",
+            "infonce", "--baselines", "--copies", "1", "--severities", "w1", "--max_steps", "1000000", "--batch_size",
+            "4", "--train_n_passages", "2", "--q_max_len", "16", "--p_max_len", "32", "--seeds", "1"]
+
+
 @pytest.mark.slow
 @needs_xquad
 def test_two_recipes_on_one_folder_cannot_both_run(tmp_path, tiny_model_dir):
     """Recipe A runs; recipe B, the same command, is refused in one line naming A's process, and A's files are
     not touched by it."""
     out = tmp_path / "xmrc"
-    argv = ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
-            "--objectives", "infonce", "--baselines", "--copies", "1", "--severities", "w1", "--max_steps",
-            "1000000", "--batch_size", "4", "--train_n_passages", "2", "--q_max_len", "16", "--p_max_len", "32",
-            "--seeds", "1"]
+    argv = _endless_training_recipe(out, tiny_model_dir)
     first = subprocess.Popen([sys.executable, "-m", "mpcl_tevatron.driver.xmrc", *argv], cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              env=dict(os.environ, PYTHONPATH=ROOT))
@@ -580,13 +584,10 @@ def test_objectives_built_from_python_refuse_non_finite_hyperparameters():
 @needs_xquad
 def test_ctrl_c_in_a_training_recipe_is_one_line_and_keeps_what_was_finished(tmp_path, tiny_model_dir):
     """SIGINT to the recipe's whole process group (what Ctrl-C in a terminal sends) while its child trains: one
-    line (the child stays quiet: the recipe says it), exit code 130, the finished build kept, no lock left, and
-    the same command then resumes past the build."""
+    line (the child stays quiet: the recipe says it), exit code 130, the finished build and its timing kept, and
+    no lock left."""
     out = tmp_path / "xmrc"
-    argv = ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
-            "--objectives", "infonce", "--baselines", "--copies", "1", "--severities", "w1", "--max_steps",
-            "1000000", "--batch_size", "4", "--train_n_passages", "2", "--q_max_len", "16", "--p_max_len", "32",
-            "--seeds", "1"]
+    argv = _endless_training_recipe(out, tiny_model_dir)
     proc = subprocess.Popen([sys.executable, "-m", "mpcl_tevatron.driver.xmrc", *argv], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env=dict(os.environ, PYTHONPATH=ROOT))
