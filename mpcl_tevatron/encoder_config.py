@@ -21,6 +21,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .io import InputError
+
 CONFIG_NAME = "mpcl_config.json"
 
 
@@ -113,8 +115,6 @@ def check_model_path(name_or_path: str) -> None:
     local path that is not a Hugging Face model folder: a folder
     without ``config.json``, a file, or a missing path (one that starts with ``.``, ``/`` or ``~``, or has more
     than one ``/``, which no hub name has). Anything else is a hub name, for transformers to load."""
-    from .io import InputError
-
     if os.path.isdir(name_or_path):
         if not os.path.isfile(os.path.join(name_or_path, "config.json")):
             raise InputError(f"{name_or_path}: not a model folder (it has no config.json)")
