@@ -18,4 +18,4 @@ export TOKENIZERS_PARALLELISM=false
 python -m mpcl_tevatron.driver.xmrc --out "$OUT" --model e5 --langs en de zh --objectives infonce mp_infonce \
   --baselines --seeds 42 --typo_seed 0 --copies 1 --severities w1 --precision fp32 --temperature 0.01 \
   --max_steps 30 --typo_variants 4 "$@"
-python -m mpcl_tevatron.xmrc.report "$OUT"
+python -m mpcl_tevatron.xmrc.analysis.report "$OUT"

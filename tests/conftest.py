@@ -25,6 +25,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("XQUAD_R") or os.path.join(os.path.dirname(ROOT), "shared", "data", "xquad-r")
 #: Tests on XQuAD-R skip where ../shared is absent on a developer's machine, but never in CI (CI is set):
 #: there a missing data folder must fail loudly instead of passing by skipping.
+MLQA_R = os.environ.get("MLQA_R") or os.path.join(os.path.dirname(ROOT), "shared", "data", "mlqa-r")
+needs_mlqa = pytest.mark.skipif(not os.path.isdir(MLQA_R) and not os.environ.get("CI"),
+                                reason=f"MLQA-R not found at {MLQA_R} (in CI this fails instead)")
 needs_xquad = pytest.mark.skipif(not os.path.isdir(SHARED) and not os.environ.get("CI"),
                                  reason=f"XQuAD-R not found at {SHARED} (in CI this fails instead)")
 

@@ -16,7 +16,7 @@ import pytest
 from mpcl_tevatron.cli import LOCK_NAME, FolderInUse, command, output_lock
 from mpcl_tevatron.io import InputError
 
-from .conftest import ROOT, SHARED, needs_xquad, run_module
+from .conftest import MLQA_R, ROOT, SHARED, needs_xquad, run_module
 from .test_xmrc import _tiny_xquad
 
 
@@ -53,7 +53,7 @@ def tree(path):
 # -- never delete what the command did not write ------------------------------------------------------------------
 
 def test_build_refuses_a_folder_holding_a_users_files_and_touches_nothing(tmp_path, capsys):
-    from mpcl_tevatron.xmrc.build import main
+    from mpcl_tevatron.xmrc.data.build import main
 
     data = _tiny_xquad(tmp_path)
     out = tmp_path / "out"
@@ -67,7 +67,7 @@ def test_build_refuses_a_folder_holding_a_users_files_and_touches_nothing(tmp_pa
 
 
 def test_build_into_the_current_folder_is_refused_when_it_holds_anything(tmp_path, capsys, monkeypatch):
-    from mpcl_tevatron.xmrc.build import main
+    from mpcl_tevatron.xmrc.data.build import main
 
     data = _tiny_xquad(tmp_path)
     monkeypatch.chdir(tmp_path)
@@ -80,7 +80,7 @@ def test_build_into_the_current_folder_is_refused_when_it_holds_anything(tmp_pat
 def test_a_rebuild_replaces_only_what_the_manifest_lists(tmp_path, capsys):
     """A build's folder is rebuilt (its own files replaced, with other languages); a file a user adds to it
     afterwards makes the next rebuild refuse, and the folder stays as it was."""
-    from mpcl_tevatron.xmrc.build import main
+    from mpcl_tevatron.xmrc.data.build import main
 
     data = _tiny_xquad(tmp_path)
     out = tmp_path / "out"
@@ -103,7 +103,7 @@ def test_a_failed_build_leaves_nothing_of_its_own(tmp_path, capsys, monkeypatch)
     """A full disk mid-build: one line, exit 2, no staging folder, and the earlier build as it was."""
     import errno
 
-    from mpcl_tevatron.xmrc import build as build_module
+    from mpcl_tevatron.xmrc.data import build as build_module
 
     data = _tiny_xquad(tmp_path)
     out = tmp_path / "out"
@@ -123,7 +123,7 @@ def test_a_failed_build_leaves_nothing_of_its_own(tmp_path, capsys, monkeypatch)
 
 
 def test_the_recipe_refuses_a_folder_that_is_not_its_own(tmp_path, capsys):
-    from mpcl_tevatron.xmrc.recipe import main
+    from mpcl_tevatron.recipes.xmrc import main
 
     data = _tiny_xquad(tmp_path)
     out = tmp_path / "out"
@@ -173,7 +173,7 @@ def test_a_second_writer_is_refused_while_the_first_runs_and_a_dead_ones_lock_is
 
 
 @pytest.mark.parametrize("module, argv", [
-    ("mpcl_tevatron.xmrc.build", ["--data_dir", "{data}", "--out", "{out}", "--langs", "de"]),
+    ("mpcl_tevatron.xmrc.data.build", ["--data_dir", "{data}", "--out", "{out}", "--langs", "de"]),
     ("mpcl_tevatron.typos", ["{data}/en.json", "--out_dir", "{out}"]),
     ("mpcl_tevatron.driver.train", ["--model_name_or_path", "{model}", "--output_dir", "{out}", "--do_train",
                                     "--train_dir", "{data}"]),
@@ -227,7 +227,7 @@ def test_two_recipes_on_one_folder_cannot_both_run(tmp_path, tiny_model_dir):
 @pytest.mark.parametrize("flag", ["--temperature", "--learning_rate"])
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_the_recipe_refuses_non_finite_numbers_before_writing(tmp_path, capsys, flag, value):
-    from mpcl_tevatron.xmrc.recipe import main
+    from mpcl_tevatron.recipes.xmrc import main
 
     out = tmp_path / "out"
     line = in_process(main, ["--out", out, f"{flag}={value}"], capsys)  # = : argparse reads "-inf" as a flag
@@ -301,7 +301,7 @@ def test_the_trainer_mixin_stops_at_a_non_finite_loss():
     (["--max_steps", "0"], "--max_steps must be >= 1, got 0"),
 ])
 def test_recipe_settings_are_checked_before_anything_is_written(tmp_path, capsys, argv, message):
-    from mpcl_tevatron.xmrc.recipe import main
+    from mpcl_tevatron.recipes.xmrc import main
 
     data = _tiny_xquad(tmp_path)
     out = tmp_path / "out"
@@ -311,7 +311,7 @@ def test_recipe_settings_are_checked_before_anything_is_written(tmp_path, capsys
 
 
 def test_a_duplicated_question_id_is_reported_and_left_out(tmp_path):
-    from mpcl_tevatron.xmrc.build import build
+    from mpcl_tevatron.xmrc.data.build import build
 
     data = _tiny_xquad(tmp_path)
     squad = json.load(open(data / "de.json", encoding="utf-8"))
@@ -365,7 +365,7 @@ def test_non_utf8_qrels_are_one_line(tmp_path, capsys):
     ("every context empty", "en.json: no sentence in any context (every paragraph is empty)"),
 ])
 def test_a_build_that_yields_nothing_is_refused(tmp_path, capsys, case, message):
-    from mpcl_tevatron.xmrc.build import main
+    from mpcl_tevatron.xmrc.data.build import main
 
     data = _tiny_xquad(tmp_path)
     for lang in ("en", "de"):
@@ -387,7 +387,8 @@ def test_a_build_that_yields_nothing_is_refused(tmp_path, capsys, case, message)
 # -- tracebacks that were: one line each ------------------------------------------------------------------------
 
 def test_corrupt_json_files_are_one_line_naming_the_file(tmp_path, capsys):
-    from mpcl_tevatron.xmrc import compare, recipe, report
+    from mpcl_tevatron.recipes import xmrc as recipe
+    from mpcl_tevatron.xmrc.analysis import compare, report
 
     data = _tiny_xquad(tmp_path)
     out = tmp_path / "run"
@@ -403,7 +404,7 @@ def test_corrupt_json_files_are_one_line_naming_the_file(tmp_path, capsys):
 
 
 def test_report_with_a_severity_the_run_lacks(tmp_path, capsys):
-    from mpcl_tevatron.xmrc.report import main
+    from mpcl_tevatron.xmrc.analysis.report import main
 
     fig = {"clean": {"mrr@10": 0.5}, "w1": {"mrr@10": 0.4}}
     (tmp_path / "report.json").write_text(json.dumps({"rows": ["infonce"], "figures": {"infonce": {"en->en": fig}}}))
@@ -411,7 +412,7 @@ def test_report_with_a_severity_the_run_lacks(tmp_path, capsys):
 
 
 def test_compare_with_a_run_file_missing_or_json_into_a_missing_folder(tmp_path, capsys):
-    from mpcl_tevatron.xmrc.compare import main
+    from mpcl_tevatron.xmrc.analysis.compare import main
 
     from .test_segmenter_report import _write_runs
 
@@ -466,19 +467,19 @@ def test_build_with_a_squad_train_source_reports_its_groups(tmp_path):
 
     data = _tiny_xquad(tmp_path)
     source, _, _ = _multi_answer_squad(tmp_path)
-    proc = run_module("mpcl_tevatron.xmrc.build", "--data_dir", data, "--out", tmp_path / "out", "--langs", "de",
+    proc = run_module("mpcl_tevatron.xmrc.data.build", "--data_dir", data, "--out", tmp_path / "out", "--langs", "de",
                       "--copies", "1", "--train_source", f"squad:{source}")
     assert proc.stdout.strip().splitlines()[-1] == f"train: 3 groups (squad:{source}) -> {tmp_path / 'out' / 'train'}"
 
 
 @pytest.mark.parametrize("module, argv, message", [
-    ("mpcl_tevatron.xmrc.build", ["--data_dir", "{data}", "--out", "{file}"], "[Errno 17] File exists"),
+    ("mpcl_tevatron.xmrc.data.build", ["--data_dir", "{data}", "--out", "{file}"], "[Errno 17] File exists"),
     ("mpcl_tevatron.typos", ["{data}/en.json", "--out_dir", "{file}"], "[Errno 17] File exists"),
     ("mpcl_tevatron.driver.xmrc", ["--data_dir", "{data}", "--langs", "en", "--out", "{file}"],
      "[Errno 17] File exists"),
     ("mpcl_tevatron.driver.train", ["--model_name_or_path", "{data}", "--output_dir", "{file}", "--do_train"],
      "--output_dir {file} is a file"),
-    ("mpcl_tevatron.xmrc.sweep", ["--data_dir", "/nowhere", "--out", "{out}"], "--data_dir /nowhere: no such folder"),
+    ("mpcl_tevatron.recipes.sweep", ["--data_dir", "/nowhere", "--out", "{out}"], "--data_dir /nowhere: no such folder"),
     ("mpcl_tevatron.typos", ["{data}/en.json", "--out_dir", "{out}", "--query_variants", "-1"],
      "--query_variants must be >= 0, got -1"),
     ("mpcl_tevatron.typos", ["{data}/en.json", "--out_dir", "{out}", "--rate", "nan"], "'nan' is not a finite"),
@@ -521,11 +522,11 @@ def test_ctrl_c_in_the_typos_command_is_one_line_and_exit_130(tmp_path):
 
 
 def test_ctrl_c_in_the_recipe_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
-    from mpcl_tevatron.xmrc import recipe
+    from mpcl_tevatron.recipes import xmrc as recipe
 
     data = _tiny_xquad(tmp_path)
 
-    def interrupted(self):
+    def interrupted(self, bench):
         raise KeyboardInterrupt
     monkeypatch.setattr(recipe.Recipe, "build_data", interrupted)
     out = tmp_path / "out"
@@ -537,11 +538,11 @@ def test_ctrl_c_in_the_recipe_is_one_line_and_exit_130(tmp_path, capsys, monkeyp
 def test_a_failed_recipe_build_leaves_no_partial_folder(tmp_path, capsys, monkeypatch):
     import errno
 
-    from mpcl_tevatron.xmrc import recipe
+    from mpcl_tevatron.recipes import xmrc as recipe
 
     data = _tiny_xquad(tmp_path)
 
-    def full(self, data):
+    def full(self, data, langs):
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(recipe.Recipe, "_write_encode_inputs", full)
     out = tmp_path / "out"
@@ -640,7 +641,7 @@ def test_what_a_build_may_replace_is_what_its_manifest_says(tmp_path):
     """``files`` when the manifest lists them (whatever they are); a manifest from before ``files`` existed: what
     such builds wrote (train, pool, the manifest, one folder per language); a manifest that is not a build's
     (not an object, or without languages): nothing but the staging folder."""
-    from mpcl_tevatron.xmrc.build import STAGING, own_entries
+    from mpcl_tevatron.xmrc.data.build import STAGING, own_entries
 
     manifest = tmp_path / "manifest.json"
     assert own_entries(str(tmp_path)) == {STAGING}  # no manifest
@@ -656,7 +657,7 @@ def test_what_a_build_may_replace_is_what_its_manifest_says(tmp_path):
 @needs_xquad
 def test_the_recipes_checks_their_bounds_and_messages(tmp_path):
     """``check_args`` exactly: each bound's first refused and first accepted value, and each message."""
-    from mpcl_tevatron.xmrc.recipe import check_args, parse_args
+    from mpcl_tevatron.recipes.xmrc import check_args, parse_args
 
     def problem(**changes):
         args = parse_args(["--out", str(tmp_path / "out"), "--data_dir", SHARED, "--langs", "en", "de"])
@@ -678,6 +679,20 @@ def test_the_recipes_checks_their_bounds_and_messages(tmp_path):
     assert problem(temperature=0.0) == "--temperature must be > 0, got 0.0"
     assert problem(learning_rate=0.0) == "--learning_rate must be > 0, got 0.0"
     assert problem(temperature=1e-9, learning_rate=1e-9) is None
+    # --seeds_for: an objective of the run, 1 to len(--seeds) seeds, each objective once
+    assert problem(seeds=[1, 2, 3], seeds_for=[("infonce", 1), ("dst", 3)]) is None
+    assert problem(seeds=[1, 2, 3], seeds_for=[("infonce", 4)]) == \
+        "--seeds_for infonce=4: give 1 to 3 (the number of --seeds)"
+    assert problem(seeds=[1, 2, 3], seeds_for=[("infonce", 0)]) == \
+        "--seeds_for infonce=0: give 1 to 3 (the number of --seeds)"
+    assert problem(objectives=["dst"], seeds_for=[("infonce", 1)]) == \
+        "--seeds_for infonce=1: infonce is not in --objectives"
+    assert problem(seeds_for=[("dst", 1), ("dst", 2)]) == "--seeds_for names dst twice"
+    # MLQA-R: each of its languages' files, and the pivot among them
+    assert problem(mlqa_r=MLQA_R, mlqa_langs=["en", "de"]) is None
+    assert problem(mlqa_r=MLQA_R, mlqa_langs=["en", "el"]) == f"--mlqa_langs el: no {os.path.join(MLQA_R, 'el.json')}"
+    assert problem(mlqa_r=MLQA_R, mlqa_langs=["de", "es"]) == "--pivot en must be one of --mlqa_langs too"
+    assert problem(mlqa_r=MLQA_R, mlqa_langs=["de", "de", "en"]) == "--mlqa_langs lists de twice"
 
 
 def available():

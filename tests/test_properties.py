@@ -12,7 +12,7 @@ from hypothesis import strategies as st  # noqa: E402
 from mpcl_tevatron.losses import multi_positive_infonce  # noqa: E402
 from mpcl_tevatron.typos import TypoGenerator  # noqa: E402
 from mpcl_tevatron.typos.scripts import script_of  # noqa: E402
-from mpcl_tevatron.xmrc.segmenter import segment  # noqa: E402
+from mpcl_tevatron.xmrc.data.segmenter import segment  # noqa: E402
 
 WORDS = {"en": ["capital", "river", "what", "the", "of", "germany", "north", "famous", "built", "is", "a"],
          "ru": ["столица", "река", "что", "это", "германии", "город", "и", "в"],

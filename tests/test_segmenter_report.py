@@ -4,6 +4,7 @@ written from a small set of runs."""
 from __future__ import annotations
 
 import json
+import shutil
 import math
 import os
 import pickle
@@ -12,11 +13,11 @@ import numpy as np
 import pytest
 
 from mpcl_tevatron.io import InputError
-from mpcl_tevatron.xmrc.build import parse_severity
-from mpcl_tevatron.xmrc.report import write_report
-from mpcl_tevatron.xmrc.statistics import corrected
-from mpcl_tevatron.xmrc.tasks import Task
-from mpcl_tevatron.xmrc.segmenter import agreement, segment
+from mpcl_tevatron.xmrc.data.build import parse_severity
+from mpcl_tevatron.xmrc.analysis.report import write_report
+from mpcl_tevatron.xmrc.analysis.statistics import corrected
+from mpcl_tevatron.xmrc.data.tasks import Task
+from mpcl_tevatron.xmrc.data.segmenter import agreement, segment
 
 from .conftest import SHARED, needs_xquad
 
@@ -124,7 +125,7 @@ def test_randomization_test_matches_exact_enumeration_and_repeats():
     pairs of two lengths; the same seed gives the same p-values; identical systems get p = 1."""
     from itertools import product
 
-    from mpcl_tevatron.xmrc.statistics import randomization_p_values
+    from mpcl_tevatron.xmrc.analysis.statistics import randomization_p_values
 
     rng = np.random.default_rng(3)
     pairs = []
@@ -145,7 +146,7 @@ def test_randomization_test_matches_exact_enumeration_and_repeats():
 def test_randomization_counts_permutations_that_tie_the_observed_difference():
     """Equal differences [1, 1, 1]: only the all-plus and all-minus flips reach the observed mean, so the exact
     p-value is 2/8 = 0.25; ties count as reached (>=), else p would collapse to 1 / (permutations + 1)."""
-    from mpcl_tevatron.xmrc.statistics import randomization_p_values
+    from mpcl_tevatron.xmrc.analysis.statistics import randomization_p_values
 
     (p,) = randomization_p_values([(np.zeros(3), np.ones(3))], n_permutations=20000)
     assert p == pytest.approx(0.25, abs=0.01)
@@ -153,7 +154,7 @@ def test_randomization_counts_permutations_that_tie_the_observed_difference():
 
 def test_randomization_p_value_is_never_zero():
     """A difference no permutation reaches still has p = 1 / (permutations + 1): the observed assignment counts."""
-    from mpcl_tevatron.xmrc.statistics import randomization_p_values
+    from mpcl_tevatron.xmrc.analysis.statistics import randomization_p_values
 
     control = np.zeros(40)
     (p,) = randomization_p_values([(control, control + 1.0)], n_permutations=999)
@@ -173,7 +174,7 @@ def _write_runs(tmp_path, rank_of_answer, run, n=60, noise_seed=0, langs=None):
     tasks = [Task("en", "en", ("en",), str(tmp_path / "data" / "en" / "qrels.txt")),
              Task("en", "pool", ("en",), str(tmp_path / "data" / "pool" / "qrels.txt"))]
     if langs:  # every XMRC task over these languages, pivot en (the same synthetic ranking in each)
-        from mpcl_tevatron.xmrc.tasks import xmrc_tasks
+        from mpcl_tevatron.xmrc.data.tasks import xmrc_tasks
         tasks = xmrc_tasks(str(tmp_path / "data"), list(langs), "en")
     (tmp_path / "runs").mkdir(exist_ok=True)
     runs = {}
@@ -263,29 +264,90 @@ def test_a_lower_row_is_marked_down_only_when_lower_in_every_seed(tmp_path):
         assert all(b >= h for b, h in pairs) and any(b > h for b, h in pairs), test
 
 
-def test_hierarchical_bootstrap_interval_covers_seed_spread():
-    from mpcl_tevatron.xmrc.statistics import hierarchical_bootstrap_interval
+def test_one_axis_interval_is_the_t_interval_of_a_mean():
+    """One seed, one copy: the interval is mean -/+ t(0.975, n - 1) s / sqrt(n), by hand."""
+    from scipy.stats import t
+
+    from mpcl_tevatron.xmrc.analysis.statistics import difference_interval, difference_p_value
 
     rng = np.random.default_rng(0)
-    consistent = 0.05 + rng.normal(0, 0.01, size=(3, 500))
-    lo, hi = hierarchical_bootstrap_interval(consistent)
-    assert 0.04 < lo < 0.05 < hi < 0.06
+    d = rng.normal(0.1, 1.0, size=400)
+    half = t.ppf(0.975, 399) * d.std(ddof=1) / np.sqrt(400)
+    lo, hi = difference_interval(d[None, None, :], np.zeros((1, 1, 400)))
+    assert lo == pytest.approx(d.mean() - half) and hi == pytest.approx(d.mean() + half)
+    lo, hi = difference_interval(d[None, None, :], np.zeros((1, 1, 400)), level=0.8)
+    assert hi - d.mean() == pytest.approx(t.ppf(0.9, 399) * d.std(ddof=1) / np.sqrt(400))
+    stat = d.mean() / (d.std(ddof=1) / np.sqrt(400))
+    assert difference_p_value(d[None, None, :], np.zeros((1, 1, 400))) == pytest.approx(2 * t.sf(abs(stat), 399))
+
+
+def test_crossed_variance_is_the_anova_estimate_by_hand():
+    """Seeds x questions: Var(mean) = (MS_seeds + MS_questions - MS_residual) / N, df by Satterthwaite;
+    three axes add the copies' terms with alternating signs; an axis of size 1 drops out."""
+    from mpcl_tevatron.xmrc.analysis.statistics import crossed_variance
+
+    rng = np.random.default_rng(1)
+    S, Q = 4, 30
+    d = rng.normal(size=(S, 1)) * 0.5 + rng.normal(size=(1, Q)) + rng.normal(size=(S, Q)) * 0.3
+    m, rows, cols = d.mean(), d.mean(axis=1, keepdims=True), d.mean(axis=0, keepdims=True)
+    ms_s = Q * ((rows - m) ** 2).sum() / (S - 1)
+    ms_q = S * ((cols - m) ** 2).sum() / (Q - 1)
+    ms_e = ((d - rows - cols + m) ** 2).sum() / ((S - 1) * (Q - 1))
+    parts = [(ms_s / (S * Q), S - 1), (ms_q / (S * Q), Q - 1), (-ms_e / (S * Q), (S - 1) * (Q - 1))]
+    var = sum(v for v, _ in parts)
+    variance, df = crossed_variance(d[:, None, :])
+    assert variance == pytest.approx(var)
+    assert df == pytest.approx(var ** 2 / sum(v ** 2 / k for v, k in parts))
+    assert crossed_variance(d) == pytest.approx(crossed_variance(d[:, None, :]))
+    # no seed effect: the seeds' share, (MS_seeds - MS_residual) / N, comes out negative and is dropped, leaving
+    # MS_questions / N (the questions' share plus the residual's)
+    g = np.random.default_rng(0)
+    d = g.normal(size=(1, Q)) + g.normal(size=(S, Q)) * 0.3
+    m, rows, cols = d.mean(), d.mean(axis=1, keepdims=True), d.mean(axis=0, keepdims=True)
+    ms_s = Q * ((rows - m) ** 2).sum() / (S - 1)
+    ms_q = S * ((cols - m) ** 2).sum() / (Q - 1)
+    ms_e = ((d - rows - cols + m) ** 2).sum() / ((S - 1) * (Q - 1))
+    assert ms_s < ms_e
+    assert crossed_variance(d) == pytest.approx((ms_q / (S * Q), Q - 1))
+    # three axes: seeds x copies x questions; the estimate is unbiased for the variance of the mean
+    truth, estimates = [], []
+    for k in range(300):
+        g = np.random.default_rng(k)
+        x = (g.normal(0, 0.3, (5, 1, 1)) + g.normal(0, 0.2, (1, 3, 1)) + g.normal(0, 1, (1, 1, 40))
+             + g.normal(0, 0.5, (5, 1, 40)) + g.normal(0, 0.4, (1, 3, 40)) + g.normal(0, 0.6, (5, 3, 40)))
+        truth.append(x.mean())
+        estimates.append(crossed_variance(x)[0])
+    expected = 0.09 / 5 + 0.04 / 3 + 1 / 40 + 0.25 / 200 + 0.16 / 120 + 0.36 / 600
+    assert np.mean(estimates) == pytest.approx(expected, rel=0.1)
+    assert np.var(truth) == pytest.approx(expected, rel=0.2)
+
+
+def test_difference_interval_pairs_seeds_broadcasts_a_zero_shot_row_and_adds_unpaired_seed_shares():
+    from scipy.stats import t
+
+    from mpcl_tevatron.xmrc.analysis.statistics import crossed_variance, difference_interval
+
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(0.5, 0.2, (3, 2, 50)), rng.normal(0.4, 0.2, (3, 2, 50))
+    assert difference_interval(a, b) == pytest.approx(difference_interval(a - b, np.zeros((3, 2, 50))))
+    zero_shot = rng.normal(0.3, 0.2, (1, 2, 50))
+    assert difference_interval(a, zero_shot) == pytest.approx(difference_interval(a - zero_shot, np.zeros((1, 2, 50))))
     # seeds that disagree widen the interval past 0 although every seed's questions are tight
-    lo, hi = hierarchical_bootstrap_interval(np.array([[0.2] * 500, [-0.05] * 500, [-0.05] * 500]))
+    lo, hi = difference_interval(np.array([[[0.2] * 500], [[-0.05] * 500], [[-0.04] * 500]]), np.zeros((3, 1, 500)))
     assert lo < 0 < hi
-    assert hierarchical_bootstrap_interval(consistent) == hierarchical_bootstrap_interval(consistent)
-    # one seed: the ordinary paired bootstrap, whose 95% percentile interval for a mean of 4,000 draws of
-    # N(0.1, 1) is close to the normal theory's 0.1 -/+ 1.96 / sqrt(4000) = 0.1 -/+ 0.031 (and the 80% one to +/- 0.020)
-    one = rng.normal(0.1, 1.0, size=(1, 4000))
-    mean, se = one.mean(), one.std() / np.sqrt(4000)
-    lo, hi = hierarchical_bootstrap_interval(one, n_resamples=20000)
-    assert lo == pytest.approx(mean - 1.96 * se, abs=0.1 * se) and hi == pytest.approx(mean + 1.96 * se, abs=0.1 * se)
-    lo, hi = hierarchical_bootstrap_interval(one, n_resamples=20000, level=0.8)
-    assert lo == pytest.approx(mean - 1.2816 * se, abs=0.1 * se) and hi == pytest.approx(mean + 1.2816 * se, abs=0.1 * se)
+    # 4 seeds against 2: each row's seed share plus the crossed variance of the seed-averaged difference
+    c = rng.normal(0.4, 0.2, (2, 2, 50))
+    d4 = np.concatenate([a, rng.normal(0.5, 0.2, (1, 2, 50))])
+    parts = [(d4.reshape(4, -1).mean(axis=1).var(ddof=1) / 4, 3), (c.reshape(2, -1).mean(axis=1).var(ddof=1) / 2, 1),
+             crossed_variance(d4.mean(axis=0) - c.mean(axis=0))]
+    var = sum(v for v, _ in parts)
+    df = var ** 2 / sum(v ** 2 / k for v, k in parts)
+    half = t.ppf(0.975, df) * np.sqrt(var)
+    assert difference_interval(d4, c) == pytest.approx((d4.mean() - c.mean() - half, d4.mean() - c.mean() + half))
 
 
 def test_typo_gap_is_the_relative_drop():
-    from mpcl_tevatron.xmrc.results import typo_gap
+    from mpcl_tevatron.xmrc.analysis.results import typo_gap
 
     assert typo_gap(0.8, 0.6) == pytest.approx(0.25) and typo_gap(0.5, 0.55) == pytest.approx(-0.1)
     assert np.isnan(typo_gap(0.0, 0.0))
@@ -310,8 +372,8 @@ def test_typo_gap_of_one_language_and_of_the_mean_over_languages(tmp_path, saved
     """Results.typo_gap(row, condition, lang) reads that language's X->X figures; without a language, the means
     over languages (the gap of the means, not the mean of the gaps). The report's robustness tables show both;
     its gap plot, each language's."""
-    from mpcl_tevatron.xmrc.report import _robustness_markdown, plot_gap
-    from mpcl_tevatron.xmrc.results import Results
+    from mpcl_tevatron.xmrc.analysis.report import _robustness_markdown, plot_gap
+    from mpcl_tevatron.xmrc.analysis.results import Results
 
     def fig(clean, typo):
         return {"clean": {"mrr@10": np.array([clean])}, "w1": {"mrr@10": np.array([typo])}}
@@ -329,20 +391,29 @@ def test_typo_gap_of_one_language_and_of_the_mean_over_languages(tmp_path, saved
     assert "| row | en | de |\n|---|---|---|\n| a | 50.0% | 0.0% |" in md
 
 
-def test_mean_over_languages_is_left_out_when_languages_do_not_share_their_questions():
-    """The mean-over-languages difference pairs questions across languages; when a language lost some (3
-    questions in en, 2 in de), every family and condition is None ("n/a" in the report), not a number."""
-    from mpcl_tevatron.xmrc.results import Results
+def test_mean_over_languages_weighs_languages_equally_and_a_question_id_is_one_unit():
+    """MLQA-R: a language holds a subset of the questions (en q0 q1 q2, de q1 q2). The difference is the mean
+    over languages of each language's mean difference, by hand; its interval treats a question id as one unit
+    (its languages' contributions summed, each weighted by 1 / (languages x that language's questions))."""
+    from mpcl_tevatron.xmrc.analysis.results import Results
+    from mpcl_tevatron.xmrc.analysis.statistics import difference_interval
 
-    def seeds(n):
-        return {c: {"mrr@10": np.ones((2, n)), "map@20": np.ones((2, n))} for c in ("clean", "w1")}
-
-    per_seed = {row: {"en->en": seeds(3), "de->de": seeds(2)} for row in ("infonce", "b")}
+    rng = np.random.default_rng(3)
+    arrays = {row: {"en->en": rng.random((2, 1, 3)), "de->de": rng.random((2, 1, 2))} for row in ("infonce", "b")}
+    per_seed = {row: {t: {c: {"mrr@10": a, "map@20": a} for c in ("clean",)} for t, a in tasks.items()}
+                for row, tasks in arrays.items()}
     r = Results(rows=["infonce", "b"], seeds={}, tasks=[Task("en", "en", ("en",), ""), Task("de", "de", ("de",), "")],
-                severities=["w1"], reference="infonce", correction="holm", settings={}, per_seed=per_seed, scores={},
-                marks={}, twin_marks={}, n_runs=0)
-    assert r.mean_differences() == {"b": {f"{family} | {c}": None for family in ("X->X MRR@10", "X->pool mAP@20")
-                                          for c in ("clean", "w1")}}
+                severities=[], reference="infonce", correction="holm", settings={}, per_seed=per_seed, scores={},
+                marks={}, twin_marks={}, n_runs=0, questions={"en->en": ["q0", "q1", "q2"], "de->de": ["q1", "q2"]})
+    got = r.mean_differences()["b"]["X->X MRR@10 | clean"]
+    by_language = [arrays["b"][t].mean() - arrays["infonce"][t].mean() for t in ("en->en", "de->de")]
+    assert got["diff"] == pytest.approx(np.mean(by_language))
+
+    def units(row):
+        en, de = arrays[row]["en->en"], arrays[row]["de->de"]
+        return np.concatenate([en[:, :, :1] * 3 / (2 * 3), en[:, :, 1:] * 3 / (2 * 3) + de * 3 / (2 * 2)], axis=2)
+
+    assert (got["low"], got["high"]) == pytest.approx(difference_interval(units("b"), units("infonce")))
 
 
 def test_report_from_runs(tmp_path):
@@ -433,7 +504,7 @@ def test_report_renders_exactly_as_recorded(tmp_path):
     assert '"mark": "▲"' in text  # marks written as themselves, not as \u escapes
     assert list(data) == ["settings", "reference", "correction", "alpha", "metrics", "rows", "seeds", "figures",
                           "seed_sd", "significance", "twins", "intervals_vs_reference", "mean_differences",
-                          "twin_mean_differences", "n_runs"]
+                          "twin_mean_differences", "n_runs", "primary"]
     assert (data["settings"], data["reference"], data["correction"], data["alpha"], data["metrics"], data["rows"]) \
         == ({"seed": 1}, "infonce", "holm", 0.05, ["mrr@10", "ndcg@10", "recall@100", "map@20", "map@100"], list(ranks))
     assert data["seeds"] == {row: [f"{row}.seed0", f"{row}.seed1"] for row in ranks}
@@ -460,8 +531,8 @@ def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
     """One seed and no typo'd severity: no typo'd column, no seed note, no typo gap per language. With a
     severity: a row that never retrieves has an n/a typo gap; a twin below its one-positive twin is counted ▼;
     mean differences that could not be paired read n/a, and a twin without its interval gets none."""
-    from mpcl_tevatron.xmrc.report import json_data, latex, markdown
-    from mpcl_tevatron.xmrc.results import Results
+    from mpcl_tevatron.xmrc.analysis.report import json_data, latex, markdown
+    from mpcl_tevatron.xmrc.analysis.results import Results
 
     ranks = {"infonce": lambda i: 1 + i % 4, "dst": lambda i: 1 + i % 4, "dst_mp": lambda i: 2 + i % 4,
              "never": lambda i: 11}  # rank 11: outside the run's top 10
@@ -496,8 +567,8 @@ def test_plots_draw_the_reports_figures(tmp_path, saved_figures):
     """Each plot's bars and points are the report's numbers, per row and language, at the row's offset:
     report_xx.png clean and typo'd X->X MRR@10, report_gap.png 100 x the typo gap, report_diff.png the
     difference from the reference with its interval, one panel per condition."""
-    from mpcl_tevatron.xmrc.report import plot_differences, plot_gap, plot_xx
-    from mpcl_tevatron.xmrc.results import Results
+    from mpcl_tevatron.xmrc.analysis.report import plot_differences, plot_gap, plot_xx
+    from mpcl_tevatron.xmrc.analysis.results import Results
 
     langs, ranks, tasks, seeds = _three_language_runs(tmp_path)
     r = Results.build(str(tmp_path), list(ranks), tasks, ["w1"], seeds=seeds)
@@ -550,7 +621,7 @@ def test_a_mark_needs_both_tests_to_reject(tmp_path, monkeypatch, rejecting):
     other test still rejects."""
     import ranx.statistical_tests
 
-    from mpcl_tevatron.xmrc import results
+    from mpcl_tevatron.xmrc.analysis import results
 
     for row, rank_of_answer in (("infonce", lambda i: 1 + i % 4), ("mp_infonce", lambda i: 1)):
         tasks = _write_runs(tmp_path, rank_of_answer, row)
@@ -578,28 +649,28 @@ def _trec_eval_style(relevant, ranked):
 
 
 def test_report_metrics_match_an_independent_implementation():
-    """ranx's per-question figures (as the report computes them) against the trec_eval definitions, on a run
-    shaped like X->pool: up to 11 relevant candidates per question among 6,000 (so qrels rows are padded), depth
-    100, with relevant candidates the search never saw."""
-    from mpcl_tevatron.xmrc.results import METRICS, qrels_array, per_query_scores
+    """ranx's per-question figures computed from records (the rank of each relevant candidate) against the
+    trec_eval definitions, on a run shaped like X->pool: up to 11 relevant candidates per question among 6,000
+    (so record rows are padded), depth 100, with relevant candidates the search never saw."""
+    from mpcl_tevatron.xmrc.analysis.records import METRICS, _ranks_of_relevant, metric_arrays
 
     rng = np.random.default_rng(0)
     qids = [f"q{i}" for i in range(200)]
     relevant = {q: {f"d{j}" for j in rng.choice(6000, rng.integers(1, 12), replace=False)} for q in qids}
-    docids, scores = [], []
+    docids = []
     for q in qids:  # a ranking that holds some relevant candidates, at random depths
         pool = list(rng.choice(sorted(relevant[q]), rng.integers(0, len(relevant[q]) + 1), replace=False))
         pool += [f"d{j}" for j in rng.choice(6000, 150, replace=False) if f"d{j}" not in pool]
         docids.append(list(rng.permutation(pool[:100])))
-        scores.append(sorted(rng.random(100), reverse=True))
     doc_ids = [f"d{j}" for j in range(6000) if j % 7]  # every 7th candidate never searched: still relevant
     index = {d: i for i, d in enumerate(doc_ids)}
     docids = [[d for d in ds if d in index] for ds in docids]
-    qrels = qrels_array({q: {d: 1 for d in relevant[q]} for q in qids}, qids, index)
     ranks = np.full((len(qids), 100), -1)
     for i, ds in enumerate(docids):
         ranks[i, :len(ds)] = [index[d] for d in ds]
-    ours = per_query_scores(qrels, ranks, np.sort(np.array(scores))[:, ::-1])
+    run = {"set": ["clean"] * len(qids), "qid": qids, "doc_ids": doc_ids, "ranks": ranks}
+    records = _ranks_of_relevant(run, {q: {d: 1 for d in relevant[q]} for q in qids}, qids)
+    ours = metric_arrays(records["clean"], 100)
     for n, q in enumerate(qids):
         expected = _trec_eval_style(relevant[q], docids[n])
         for metric in METRICS:
@@ -607,33 +678,29 @@ def test_report_metrics_match_an_independent_implementation():
     assert 0 < ours["map@20"].mean() < ours["map@100"].mean() < ours["recall@100"].mean() < 1
 
 
-def test_graded_relevance_scores_as_ranx_scores_the_same_run_as_dicts():
-    """The array path (qrels_array + per_query_scores) on graded qrels equals ranx's own Qrels/Run path:
-    relevant candidates are ordered by relevance for the ideal DCG, whatever order the qrels list them in."""
-    from ranx import Qrels, Run, evaluate
+def test_map_at_20_is_lareqas_which_divides_by_min_r_20():
+    """XTREME's LAReQA mAP@20 divides by min(R, 20): equal to ranx's (which divides by R) up to 20 relevant
+    candidates, so records refuse a question with more."""
+    from mpcl_tevatron.xmrc.analysis.records import PAD, metric_arrays
 
-    from mpcl_tevatron.xmrc.results import METRICS, per_query_scores, qrels_array
+    ranks = np.array([[1, 3, 0, PAD], [2, 4, 21, 5]], dtype=np.uint8)  # q0: R = 3, q1: R = 4 (one below 20)
+    got = metric_arrays(ranks, 100)["map@20"]
+    assert list(got) == pytest.approx([(1 / 1 + 2 / 3) / 3, (1 / 2 + 2 / 4 + 3 / 5) / 4])
+    with pytest.raises(ValueError, match="min"):
+        metric_arrays(np.arange(1, 22, dtype=np.uint8)[None, :], 100)
 
-    qrels = {"q0": {"d3": 1, "d0": 2, "d2": 3}, "q1": {"d1": 1}, "q2": {"d1": 1, "d2": 2}}
-    ranked = {"q0": ["d3", "d0", "d1"], "q1": ["d0", "d1"], "q2": ["d1", "d2", "d3"]}
-    doc_ids = ["d0", "d1", "d2", "d3"]
-    index = {d: i for i, d in enumerate(doc_ids)}
-    questions = sorted(qrels)
-    ranks = np.full((3, 3), -1)
-    scores = np.zeros((3, 3))
-    for i, q in enumerate(questions):
-        ranks[i, :len(ranked[q])] = [index[d] for d in ranked[q]]
-        scores[i, :len(ranked[q])] = [3, 2, 1][:len(ranked[q])]
-    ours = per_query_scores(qrels_array(qrels, questions, index), ranks, scores)
-    run = Run({q: {d: 3.0 - k for k, d in enumerate(ranked[q])} for q in questions})
-    theirs = evaluate(Qrels(qrels), run, list(METRICS), return_mean=False)
-    for metric in METRICS:
-        assert list(ours[metric]) == pytest.approx(list(theirs[metric]), abs=1e-12), metric
-    assert 0 < ours["ndcg@10"][0] < 1 and ours["ndcg@10"][2] < 1  # graded: not the binary figures
+
+def test_records_refuse_graded_relevance():
+    from mpcl_tevatron.io import InputError
+    from mpcl_tevatron.xmrc.analysis.records import _ranks_of_relevant
+
+    run = {"set": ["clean"], "qid": ["q0"], "doc_ids": ["d0"], "ranks": np.array([[0]])}
+    with pytest.raises(InputError, match="graded"):
+        _ranks_of_relevant(run, {"q0": {"d0": 2}}, ["q0"])
 
 
 def test_xmrc_tasks_name_what_each_task_searches_and_scores_with():
-    from mpcl_tevatron.xmrc.tasks import xmrc_tasks
+    from mpcl_tevatron.xmrc.data.tasks import xmrc_tasks
 
     def qrels(target):
         return os.path.join("d", target, "qrels.txt")
@@ -647,47 +714,47 @@ def test_xmrc_tasks_name_what_each_task_searches_and_scores_with():
         Task("zh", "pool", ("en", "de", "zh"), qrels("pool"))]
 
 
-def test_scoring_a_task_keeps_each_question_in_its_row():
-    """_score_task: a run line whose question is not in the qrels is dropped (it takes no question's row); a
-    question missing from a query set scores 0, also when its relevant candidate was never searched; the
-    typo'd figure is the mean over that severity's copies."""
-    from mpcl_tevatron.xmrc.results import _score_task
+def test_recording_a_task_keeps_each_question_in_its_row():
+    """A run line whose question is not the task's is dropped (it takes no question's row); a question missing
+    from a query set ranks nothing (0), also when its relevant candidate was never searched; each typo'd copy
+    keeps its own scores, and the condition's figure is their mean."""
+    from mpcl_tevatron.xmrc.analysis.records import PAD, Records, _ranks_of_relevant
 
     qrels = {"q0": {"d0": 1}, "q1": {"d1": 1}, "q2": {"unsearched": 1}}
     lines = [("clean", "q0", [0, 1]), ("clean", "extra", [1, 0]), ("w1.0", "q1", [1, 0]), ("w1.1", "q1", [0, 1]),
              ("w1.0", "q0", [1, 0])]
     r = {"set": [s for s, _, _ in lines], "qid": [q for _, q, _ in lines], "doc_ids": ["d0", "d1"],
-         "ranks": np.array([ranks for _, _, ranks in lines]), "scores": np.tile([2.0, 1.0], (len(lines), 1))}
-    got = _score_task(r, qrels, ["w1"])
-    assert list(got["clean"]["mrr@10"]) == [1.0, 0.0, 0.0]  # q1 and q2 are not in the clean set
-    assert list(got["w1"]["mrr@10"]) == [0.25, 0.75, 0.0]  # q0: (1/2 + 0) / 2; q1: (1 + 1/2) / 2
-    assert set(got) == {"clean", "w1"}
+         "ranks": np.array([ranks for _, _, ranks in lines])}
+    got = _ranks_of_relevant(r, qrels, ["q0", "q1", "q2"])
+    assert {k: v.tolist() for k, v in got.items()} == {"clean": [[1], [0], [0]], "w1.0": [[2], [1], [0]],
+                                                      "w1.1": [[0], [2], [0]]}
+    records = Records({"depth": 2, "sets": {"clean": ["clean"], "w1": ["w1.0", "w1.1"]}},
+                      {f"run|t|{k}": v for k, v in got.items()})
+    scores = records.scores("run", "t", "w1")["mrr@10"]
+    assert scores.tolist() == [[0.5, 1.0, 0.0], [0.0, 0.5, 0.0]]  # [copies, questions]
+    assert scores.mean(axis=0).tolist() == [0.25, 0.75, 0.0]
+    wide = _ranks_of_relevant(r, {"q0": {"d0": 1, "d1": 1}, "q1": {"d1": 1}}, ["q0", "q1"])["clean"]
+    assert wide.tolist() == [[1, 2], [0, PAD]]
 
 
-def test_seed_differences_pair_seeds_or_take_the_controls_mean():
+def test_seed_mean_differences_pair_seeds_or_take_the_controls_mean():
     """Seed k minus seed k when both rows have as many seeds; otherwise minus the control's mean over its seeds
     (a zero-shot row has one run, the trained reference three)."""
-    from mpcl_tevatron.xmrc.results import seed_differences
+    from mpcl_tevatron.xmrc.analysis.results import seed_mean_differences
 
-    def table(runs):
-        return {"t": {"clean": {"mrr@10": np.array(runs, dtype=float)}}}
-
-    per_seed = {"one": table([[0.5, 0.5]]), "three": table([[1, 0], [0, 1], [1, 0]]), "two": table([[1, 1], [0, 0]])}
-
-    def diff(row, control):
-        return seed_differences(per_seed, row, control, "t", "clean", "mrr@10")
-
-    np.testing.assert_allclose(diff("one", "three"), [[-1 / 6, 1 / 6]])  # the mean per question
-    np.testing.assert_allclose(diff("three", "one"), [[0.5, -0.5], [-0.5, 0.5], [0.5, -0.5]])
-    np.testing.assert_allclose(diff("two", "two"), [[0, 0], [0, 0]])
-    np.testing.assert_allclose(diff("three", "two"), [[0.5, -0.5], [-0.5, 0.5], [0.5, -0.5]])
-    np.testing.assert_allclose(diff("two", "three"), [[1 / 3, 2 / 3], [-2 / 3, -1 / 3]])
+    one, three, two = (np.array(x, dtype=float)[:, None, :] for x in
+                       ([[0.5, 0.5]], [[1, 0], [0, 1], [1, 1]], [[1, 1], [0, 0]]))
+    np.testing.assert_allclose(seed_mean_differences(one, three), [0.5 - 2 / 3])
+    np.testing.assert_allclose(seed_mean_differences(three, one), [0, 0, 0.5])
+    np.testing.assert_allclose(seed_mean_differences(two, two), [0, 0])
+    np.testing.assert_allclose(seed_mean_differences(three, two), [0, 0, 0.5])
+    np.testing.assert_allclose(seed_mean_differences(two, three), [1 / 3, -2 / 3])
 
 
 def test_sweep_table_holds_every_point_and_marks_the_best_on_dev(tmp_path):
     """The sweep reads each point's dev report: mean over languages of clean and typo'd X->X MRR@10, the
     point with the best mean of the two chosen, seeds and their spread shown."""
-    from mpcl_tevatron.xmrc.sweep import collect, table
+    from mpcl_tevatron.recipes.sweep import collect, table
 
     def point(name, lr, steps, temp, infonce, seeds=1, sd=0.0):
         d = tmp_path / name
@@ -716,7 +783,7 @@ def test_sweep_table_holds_every_point_and_marks_the_best_on_dev(tmp_path):
 
 def test_xx_table_prints_each_language_and_the_mean_clean_and_typod():
     """What the quickstart prints: per language and on average, clean / typo'd X->X MRR@10 of every row."""
-    from mpcl_tevatron.xmrc.report import xx_table
+    from mpcl_tevatron.xmrc.analysis.report import xx_table
 
     fig = lambda c, t: {"clean": {"mrr@10": c}, "w1": {"mrr@10": t}}  # noqa: E731
     report = {"rows": ["zero-shot", "infonce"],
@@ -741,7 +808,9 @@ def test_xx_table_prints_each_language_and_the_mean_clean_and_typod():
 def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
     """Folder A ranks every answer second, folder B first (clean), with one seed of B as A: B - A is +0.5 in
     two seeds and 0 in the third, so the mean is +1/3, and the interval over seeds spans both."""
-    from mpcl_tevatron.xmrc.compare import main
+    from scipy.stats import t
+
+    from mpcl_tevatron.xmrc.analysis.compare import main
 
     settings = {"langs": ["en"], "pivot": "en", "split": "test", "candidate_text": "sentence", "copies": 2,
                 "severities": ["w1"], "typo_seed": 0}
@@ -759,8 +828,9 @@ def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
     clean = records[("en->en", "clean")]
     assert clean["mean_a"] == pytest.approx(0.5) and clean["mean_b"] == pytest.approx(5 / 6)
     assert clean["difference"] == pytest.approx(1 / 3) and clean["seeds_b_above"] == 2 and clean["seeds"] == 3
-    low, high = clean["interval"]
-    assert 0 <= low < 1 / 3 < high <= 0.5
+    low, high = clean["interval"]  # the seeds' spread alone (every question alike): t with 2 df
+    se = np.std([0.5, 0.5, 0.0], ddof=1) / np.sqrt(3)
+    assert (low, high) == pytest.approx((1 / 3 - t.ppf(0.975, 2) * se, 1 / 3 + t.ppf(0.975, 2) * se))
     # the typo'd copies rank one and two lower: B's seeds 0-1 at 1/2 and 1/3, A's at 1/3 and 1/4
     assert records[("en->en", "w1")]["difference"] == pytest.approx(2 / 3 * ((1 / 2 + 1 / 3) - (1 / 3 + 1 / 4)) / 2)
     lines = capsys.readouterr().out.splitlines()
@@ -768,6 +838,18 @@ def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
                          "|---|---|---|---|---|---|---|"]
     assert any(line.startswith("| en->en | clean | 0.5000 | 0.8333 | +0.3333 | [") and line.endswith("| 2/3 |")
                for line in lines)
+    # a folder with records compares from them alone: the same figures with its runs gone
+    from mpcl_tevatron.xmrc.analysis.records import collect
+    from mpcl_tevatron.xmrc.data.tasks import xmrc_tasks
+
+    for name in ("A", "B"):
+        folder = tmp_path / name
+        runs = json.load(open(folder / "report.json"))["seeds"]
+        collect(str(folder), runs, xmrc_tasks(str(folder / "data"), ["en"], "en"), ["w1"], {}).save(
+            str(folder / "records.npz"))
+        shutil.rmtree(folder / "runs")
+    assert main([str(tmp_path / "A"), str(tmp_path / "B"), "--json", str(tmp_path / "r.json")]) == 0
+    assert json.load(open(tmp_path / "r.json")) == json.load(open(tmp_path / "c.json"))
     json.dump(dict(settings, copies=3), open(tmp_path / "B" / "settings.json", "w"))
     assert main([str(tmp_path / "A"), str(tmp_path / "B")]) == 2
     assert "evaluate on different data: {'copies': (2, 3)}" in capsys.readouterr().err
@@ -776,7 +858,7 @@ def test_compare_two_recipe_folders_pairs_seeds_and_questions(tmp_path, capsys):
 def test_compare_pairs_seed_k_with_seed_k_when_the_controls_scores_vary_by_seed(tmp_path):
     """A's seeds rank the answers 1st, 2nd and 4th; B's the same, seed by seed: paired, B - A is 0 in every seed,
     so the interval is [0, 0]. Against A's mean, or another seed of A, it would not be."""
-    from mpcl_tevatron.xmrc.compare import compare
+    from mpcl_tevatron.xmrc.analysis.compare import compare
 
     settings = {"langs": ["en"], "pivot": "en", "split": "test", "candidate_text": "sentence", "copies": 2,
                 "severities": ["w1"], "typo_seed": 0}
@@ -797,7 +879,7 @@ def test_compare_pairs_seed_k_with_seed_k_when_the_controls_scores_vary_by_seed(
 def test_compare_refuses_bad_input_with_one_line(tmp_path, capsys):
     """A folder without its report, an unknown metric, a row one folder lacks, and unequal seed counts: rc 2,
     one line naming what is wrong."""
-    from mpcl_tevatron.xmrc.compare import main
+    from mpcl_tevatron.xmrc.analysis.compare import main
 
     settings = {"langs": ["en"], "pivot": "en", "split": "test", "candidate_text": "sentence", "copies": 1,
                 "severities": ["w1"], "typo_seed": 0}
@@ -829,6 +911,6 @@ def test_compare_refuses_bad_input_with_one_line(tmp_path, capsys):
     ("He met A. Smith there. Then more came.", ["He met A. Smith there.", "Then more came."]),
 ])
 def test_initials_do_not_end_a_sentence_anywhere_in_the_text(text, expected):
-    from mpcl_tevatron.xmrc.segmenter import segment
+    from mpcl_tevatron.xmrc.data.segmenter import segment
 
     assert [text[s:e] for s, e in segment(text, "en")] == expected

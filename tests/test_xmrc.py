@@ -9,7 +9,7 @@ import pytest
 
 from mpcl_tevatron.io import InputError
 from mpcl_tevatron.xmrc import build_train_groups, load_squad, split_articles
-from mpcl_tevatron.xmrc.build import build
+from mpcl_tevatron.xmrc.data.build import build
 
 from .conftest import SHARED, needs_xquad
 
@@ -81,7 +81,7 @@ def test_train_split_is_english_and_article_disjoint(tmp_path):
     assert agreement["paragraphs"] == 240 and agreement["share"] == round(agreement["same"] / 240, 4)
     # typo'd copy j is the generator's variant at seed (typo seed + j), written as UTF-8 text, not \u escapes
     from mpcl_tevatron.typos import TypoGenerator
-    from mpcl_tevatron.xmrc.build import parse_severity
+    from mpcl_tevatron.xmrc.data.build import parse_severity
     clean = {json.loads(l)["query_id"]: json.loads(l)["query"] for l in open(tmp_path / "de" / "queries.jsonl")}
     generator = TypoGenerator(lang="de", **parse_severity("w1"))
     corpus = open(tmp_path / "de" / "corpus.jsonl", encoding="utf-8").read()
@@ -203,7 +203,7 @@ def test_build_cli_bad_input_is_one_line_rc_2_and_no_output(tmp_path, case):
     else:
         content, message = BAD_SQUAD[case]
         (data / "en.json").write_text(json.dumps(content))
-    proc = run_module("mpcl_tevatron.xmrc.build", "--data_dir", data, "--out", tmp_path / "out", "--langs", "en",
+    proc = run_module("mpcl_tevatron.xmrc.data.build", "--data_dir", data, "--out", tmp_path / "out", "--langs", "en",
                       check=False)
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
@@ -232,8 +232,8 @@ def _multi_answer_squad(tmp_path):
 
 
 def test_every_sentence_an_answer_touches_is_a_positive_when_asked(tmp_path):
-    from mpcl_tevatron.xmrc.build import read_train_source
-    from mpcl_tevatron.xmrc.segmenter import segment
+    from mpcl_tevatron.xmrc.data.build import read_train_source
+    from mpcl_tevatron.xmrc.data.segmenter import segment
 
     path, _, _ = _multi_answer_squad(tmp_path)
     m = load_squad(path, "en", segmenter=lambda t: segment(t, "en"))
@@ -298,7 +298,7 @@ def test_squad_shapes_other_than_a_list_of_articles_are_refused(tmp_path, data, 
 def test_squad_paragraph_edge_cases(tmp_path):
     """A paragraph without questions or without context loads; an unanswered question does not stop the ones
     after it; with ignore_breaks the segmenter replaces LAReQA's breaks; without breaks or a segmenter, an error."""
-    from mpcl_tevatron.xmrc.segmenter import segment
+    from mpcl_tevatron.xmrc.data.segmenter import segment
 
     para = {"context": "One two. Three four.", "sentence_breaks": [[0, 20]], "qas": [
         {"id": "none", "question": "Why?", "answers": []},

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from mpcl_tevatron.io import InputError
-from mpcl_tevatron.xmrc.recipe import main
+from mpcl_tevatron.recipes.xmrc import main
 
-from .conftest import ROOT, SHARED, needs_xquad
+from .conftest import MLQA_R, ROOT, SHARED, needs_mlqa, needs_xquad
 
 try:  # the recipe runs under whichever Tevatron is installed (CI runs it under v1, then under v2)
     from mpcl_tevatron.adapters import detect
@@ -123,7 +123,7 @@ def test_recipe_interrupted_at_every_step_boundary_resumes_to_the_same_report(tm
     """One uninterrupted run, and one interrupted right after each step (build, train, encode, search: the
     exception stands for a kill between steps) and rerun each time: the final report is the same. A model folder
     without its config (a crash mid-save) is cleared and retrained."""
-    from mpcl_tevatron.xmrc import recipe
+    from mpcl_tevatron.recipes import xmrc as recipe
 
     def argv(out):
         return ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
@@ -204,7 +204,7 @@ def test_killing_the_recipe_kills_its_training_child(tmp_path, tiny_model_dir):
 def test_a_folder_made_before_a_setting_existed_resumes_at_its_default(tmp_path, capsys):
     """settings.json written before --positives_per_query existed: a rerun at the default is the same run; one
     asking for P = 2 is refused."""
-    from mpcl_tevatron.xmrc.recipe import LATER_SETTINGS, Recipe, parse_args
+    from mpcl_tevatron.recipes.xmrc import LATER_SETTINGS, Recipe, parse_args
 
     out = tmp_path / "run"
     Recipe(parse_args(["--out", str(out)])).pin_settings()
@@ -228,7 +228,7 @@ def test_a_folder_made_before_a_setting_existed_resumes_at_its_default(tmp_path,
 def test_mask_false_negatives_is_spelled_as_the_train_driver_spells_it(tmp_path, monkeypatch, argv, recorded, passed):
     """The bare flag and true/false (the train driver's spellings; on/off as before), recorded as on/off, and
     handed to the train driver as it reads them."""
-    from mpcl_tevatron.xmrc import recipe
+    from mpcl_tevatron.recipes import xmrc as recipe
 
     args = recipe.parse_args(["--out", str(tmp_path / "out"), "--data_dir", SHARED, "--objectives", "infonce",
                               "--seeds", "1", *argv])
@@ -243,3 +243,64 @@ def test_mask_false_negatives_is_spelled_as_the_train_driver_spells_it(tmp_path,
         assert "--mask_false_negatives" not in flags
     else:
         assert flags[flags.index("--mask_false_negatives") + 1] == passed
+
+
+@needs_xquad
+def test_seeds_for_trains_an_objective_with_the_first_n_seeds_and_the_report_says_so(tmp_path, monkeypatch):
+    """--seeds 1 2 3 --seeds_for dual_infonce=2: infonce trains seeds 1-3, dual_infonce 1-2, and the report's
+    rows list exactly those runs."""
+    from mpcl_tevatron.recipes import xmrc as recipe
+    from mpcl_tevatron.xmrc.analysis import report
+
+    args = recipe.parse_args(["--out", str(tmp_path / "out"), "--data_dir", SHARED, "--langs", "en",
+                              "--objectives", "infonce", "dual_infonce", "--seeds", "1", "2", "3",
+                              "--seeds_for", "dual_infonce=2"])
+    trained, reported = [], {}
+    monkeypatch.setattr(recipe.Recipe, "build_data", lambda self, bench: None)
+    monkeypatch.setattr(recipe.Recipe, "base_model", lambda self, name: name)
+    monkeypatch.setattr(recipe.Recipe, "train", lambda self, objective, seed: trained.append((objective, seed)) or "m")
+    monkeypatch.setattr(recipe.Recipe, "encode", lambda *a: None)
+    monkeypatch.setattr(recipe.Recipe, "search", lambda *a: None)
+    monkeypatch.setattr(recipe.Recipe, "timed", lambda *a, **k: None)
+    monkeypatch.setattr(report, "write_report", lambda *a, seeds, **k: reported.update(seeds) or {"n_runs": 0})
+    recipe.Recipe(args).run()
+    assert trained == [("infonce", 1), ("infonce", 2), ("infonce", 3), ("dual_infonce", 1), ("dual_infonce", 2)]
+    assert reported["dual_infonce"] == ["dual_infonce.seed1", "dual_infonce.seed2"]
+    assert reported["infonce"] == ["infonce.seed1", "infonce.seed2", "infonce.seed3"]
+
+
+@pytest.mark.slow
+@needs_xquad
+@needs_mlqa
+def test_recipe_scores_mlqa_r_beside_xquad_r_and_its_records_rebuild_the_report(tmp_path, tiny_model_dir, capsys):
+    """--mlqa_r: MLQA-R is built evaluation-only (every article; training stays XQuAD-R's) into <out>/mlqa-r/,
+    scored by every model, and reported there. X->Y scores only the questions both languages hold; X->pool has
+    2-4 relevant sentences per question (here, 2 languages: 1 or 2). Each report's records rebuild it exactly
+    (``report --from``)."""
+    from mpcl_tevatron.xmrc.analysis.records import Records
+    from mpcl_tevatron.xmrc.analysis.report import main as report_main
+
+    out = tmp_path / "xmrc"
+    argv = ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
+            "--mlqa_r", MLQA_R, "--mlqa_langs", "en", "de", "--objectives", "infonce", "--copies", "1",
+            "--severities", "w1", "--max_steps", "1", "--batch_size", "4", "--typo_variants", "1",
+            "--q_max_len", "16", "--p_max_len", "16", "--seeds", "1", "--encode_batch_size", "128",
+            "--corpus_batch_size", "128"]
+    assert main(argv) == 0
+    mlqa = out / "mlqa-r"
+    assert not (mlqa / "data" / "train").exists()
+    manifest = json.load(open(mlqa / "data" / "manifest.json"))
+    assert {k: v["queries"] for k, v in manifest["languages"].items()} == {"en": 1148, "de": 512}
+    records = Records.load(str(mlqa / "records.npz"))
+    assert len(records.questions("en->en")) == 1148 and len(records.questions("de->de")) == 512
+    assert records.questions("de->en") == records.questions("de->de")  # every German question is in English
+    assert len(records.questions("en->de")) == 512  # English questions that German holds
+    pool = records.ranks["infonce.seed1|en->pool|clean"]
+    assert sorted({int((row != 255).sum()) for row in pool}) == [1, 2]
+    for folder in (out, mlqa):
+        rebuilt = tmp_path / ("rebuilt-" + folder.name)
+        assert report_main(["--from", str(folder / "records.npz"), "--out", str(rebuilt)]) == 0
+        assert json.load(open(rebuilt / "report.json")) == json.load(open(folder / "report.json"))
+        assert (rebuilt / "report.md").read_text() == (folder / "report.md").read_text()
+    assert "zero-shot" in capsys.readouterr().out
+    assert report_main(["--from", str(mlqa / "records.npz"), "--out", str(mlqa)]) == 2  # not a report's folder

@@ -1,7 +1,7 @@
 """The v1 command lines of the recipe's train and encode steps (imports no Tevatron module: it only names flags).
 
-The XMRC recipe (``xmrc/recipe.py``) asks the installed version's ``steps`` for these, so one recipe drives
-either version; ``adapters/v2/steps.py`` has the same two functions in v2's words.
+The XMRC recipe (``mpcl_tevatron/recipes/xmrc.py``) asks the installed version's ``steps`` for these, so one
+recipe drives either version; ``adapters/v2/steps.py`` has the same two functions in v2's words.
 """
 
 from __future__ import annotations

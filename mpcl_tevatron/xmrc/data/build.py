@@ -1,4 +1,4 @@
-"""``python -m mpcl_tevatron.xmrc.build``: write an XMRC benchmark folder from SQuAD-format files.
+"""``python -m mpcl_tevatron.xmrc.data.build``: write an XMRC benchmark folder from SQuAD-format files.
 
 Layout written under ``--out``::
 
@@ -39,15 +39,17 @@ import shutil
 import sys
 from typing import List, Optional
 
-from ..evaluation import write_qrels
-from ..cli import claim_folder, command, one_line_errors, output_lock, repeated
-from ..io import InputError, atomic_open, default_cache_dir, read_json, sha256_file, write_queries
-from ..typos import TypoGenerator
-from ..typos.cli import write_typo_copies
+from ...evaluation import write_qrels
+from ...cli import claim_folder, command, one_line_errors, output_lock, repeated
+from ...io import InputError, atomic_open, default_cache_dir, read_json, sha256_file, write_queries
+from ...typos import TypoGenerator
+from ...typos.cli import write_typo_copies
 from .squad import build_train_groups, load_squad, read_squad_articles, split_articles
 from .segmenter import agreement, segment
 
 XQUAD_R_LANGS = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+#: MLQA-R (LAReQA's second dataset): not parallel; every question is in English and 1-3 other languages
+MLQA_R_LANGS = ("ar", "de", "en", "es", "hi", "vi", "zh")
 
 
 def _write_jsonl(path: str, records) -> None:
@@ -79,13 +81,18 @@ def parse_severity(name: str) -> dict:
 
 def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", copies: int = 10,
           seed: int = 0, severities=DEFAULT_SEVERITIES, own_segmenter: bool = False, train_source: str = None,
-          progress: bool = True, split: str = "test", candidate_text: str = "sentence") -> dict:
+          progress: bool = True, split: str = "test", candidate_text: str = "sentence", train: bool = True) -> dict:
     """Write the XMRC folder (see the module docstring); returns the manifest. ``own_segmenter`` ignores
     LAReQA's sentence breaks; ``train_source`` replaces the English training set (see ``read_train_source``);
     ``split`` is the evaluated split (``SPLITS``); ``candidate_text`` what a candidate's text is
-    (``CANDIDATE_TEXTS``)."""
+    (``CANDIDATE_TEXTS``). ``train=False``: an evaluation-only benchmark (MLQA-R beside XQuAD-R's training
+    set): no ``train/``, and ``split`` must be ``all`` (each language's every article: its files need not
+    share articles)."""
     if split not in SPLITS:
         raise InputError(f"split {split!r}: use one of {', '.join(SPLITS)}")
+    if not train and split != "all":
+        raise InputError(f"split {split!r}: an evaluation-only build (no training set) evaluates every article "
+                         f"(split all)")
     if candidate_text not in CANDIDATE_TEXTS:
         raise InputError(f"candidate text {candidate_text!r}: use one of {', '.join(CANDIDATE_TEXTS)}")
     severity_settings = {name: parse_severity(name) for name in severities}
@@ -95,7 +102,7 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
                 "checksums": {},
                 "segmentation_agreement": {}}
     sets = {}
-    for lang in dict.fromkeys([train_lang, *langs]):
+    for lang in dict.fromkeys([train_lang, *langs] if train else langs):
         path = os.path.join(data_dir, f"{lang}.json")
         sets[lang] = load_squad(path, lang, segmenter=lambda text, lang=lang: segment(text, lang),
                                 ignore_breaks=own_segmenter)
@@ -104,30 +111,21 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
         if total:
             manifest["segmentation_agreement"][lang] = {"same": same, "paragraphs": total,
                                                         "share": round(same / total, 4)}
-    if not sets[train_lang].candidates:
-        raise InputError(f"{os.path.join(data_dir, train_lang + '.json')}: no sentence in any context "
-                         f"(every paragraph is empty)")
-    n_articles = 1 + max(c.article for c in sets[train_lang].candidates)
-    train_articles, dev_articles, test_articles = split_articles(n_articles)
-    eval_articles = {"dev": dev_articles, "test": test_articles, "all": list(range(n_articles))}[split]
-    manifest["split"] = {"evaluated": split, "train_articles": train_articles, "dev_articles": dev_articles,
-                         "test_articles": test_articles, "eval_articles": eval_articles}
-
-    os.makedirs(os.path.join(out, "train"), exist_ok=True)
-    if train_source:
-        train = read_train_source(train_source)
-        manifest["train"] = {"source": train_source, "groups": len(train)}
+    if train:
+        train_groups, eval_articles = _train_split(data_dir, sets[train_lang], train_lang, split, train_source,
+                                                   manifest)
+        os.makedirs(os.path.join(out, "train"), exist_ok=True)
+        _write_jsonl(os.path.join(out, "train", "train.jsonl"), train_groups)
     else:
-        train = build_train_groups(sets[train_lang].subset(train_articles))
-        manifest["train"] = {"lang": train_lang, "groups": len(train)}
-    if not train:
-        raise InputError(f"{train_source or os.path.join(data_dir, train_lang + '.json')}: no training question "
-                         f"(0 groups)")
-    _write_jsonl(os.path.join(out, "train", "train.jsonl"), train)
+        eval_articles = None  # every article of each language
+        manifest["split"] = {"evaluated": split}
+        manifest["train"] = None
     pool_qrels = {}
 
     for lang in langs:
-        ev = sets[lang].subset(eval_articles)
+        ev = sets[lang] if eval_articles is None else sets[lang].subset(eval_articles)
+        if not ev.queries and eval_articles is None:
+            raise InputError(f"{os.path.join(data_dir, lang + '.json')}: no question (0 queries)")
         if not ev.queries:
             raise InputError(f"{os.path.join(data_dir, lang + '.json')}: no question in the {split} articles "
                              f"{eval_articles[0]}-{eval_articles[-1]} (0 queries)" if eval_articles else
@@ -155,10 +153,34 @@ def build(data_dir: str, out: str, langs=XQUAD_R_LANGS, train_lang: str = "en", 
             "typos_unchanged": unchanged}
     os.makedirs(os.path.join(out, "pool"), exist_ok=True)
     write_qrels(os.path.join(out, "pool", "qrels.txt"), pool_qrels)
-    manifest["files"] = sorted(["train", "pool", "manifest.json", *langs])  # what a rebuild may replace
+    manifest["files"] = sorted([*(["train"] if train else []), "pool", "manifest.json", *langs])  # a rebuild's
     with atomic_open(os.path.join(out, "manifest.json")) as f:
         json.dump(manifest, f, indent=1, ensure_ascii=False)
     return manifest
+
+
+def _train_split(data_dir: str, train_set, train_lang: str, split: str, train_source: Optional[str],
+                 manifest: dict):
+    """(training groups, evaluated article indices): the training set (English questions of the training
+    articles, or ``train_source``) and the articles ``split`` evaluates; both recorded in ``manifest``."""
+    if not train_set.candidates:
+        raise InputError(f"{os.path.join(data_dir, train_lang + '.json')}: no sentence in any context "
+                         f"(every paragraph is empty)")
+    n_articles = 1 + max(c.article for c in train_set.candidates)
+    train_articles, dev_articles, test_articles = split_articles(n_articles)
+    eval_articles = {"dev": dev_articles, "test": test_articles, "all": list(range(n_articles))}[split]
+    manifest["split"] = {"evaluated": split, "train_articles": train_articles, "dev_articles": dev_articles,
+                         "test_articles": test_articles, "eval_articles": eval_articles}
+    if train_source:
+        groups = read_train_source(train_source)
+        manifest["train"] = {"source": train_source, "groups": len(groups)}
+    else:
+        groups = build_train_groups(train_set.subset(train_articles))
+        manifest["train"] = {"lang": train_lang, "groups": len(groups)}
+    if not groups:
+        raise InputError(f"{train_source or os.path.join(data_dir, train_lang + '.json')}: no training question "
+                         f"(0 groups)")
+    return groups, eval_articles
 
 
 def read_train_source(source: str) -> List[dict]:
@@ -228,7 +250,7 @@ def install(staging: str, out: str, old: set) -> None:
 
 @command
 def main(argv: Optional[List[str]] = None) -> int:
-    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.build", description=__doc__,
+    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.data.build", description=__doc__,
                                                 formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("--data_dir", required=True, help="folder of <lang>.json SQuAD-format files (XQuAD-R)")
     p.add_argument("--out", required=True, help="output folder: new, empty, or an earlier build's (whose "
@@ -249,7 +271,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "or all (LAReQA's setting; zero-shot only)")
     p.add_argument("--candidate_text", choices=CANDIDATE_TEXTS, default="sentence",
                    help="a candidate's text: its sentence (default) or sentence+paragraph (LAReQA, XTREME-R)")
+    p.add_argument("--no_train", action="store_true",
+                   help="an evaluation-only benchmark: no training set, every article evaluated (give --split "
+                        "all); e.g. MLQA-R (--langs " + " ".join(MLQA_R_LANGS) + ") beside XQuAD-R's training set")
     args = p.parse_args(argv)
+    if args.no_train and args.split != "all":
+        p.error("--no_train evaluates every article: give --split all")
     if args.copies < 0:
         p.error("--copies must be >= 0")
     for name, values in (("--langs", args.langs), ("--severities", args.severities)):
@@ -270,7 +297,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             m = build(args.data_dir, staging, args.langs, args.train_lang, args.copies, args.seed,
                       args.severities, args.own_segmenter, args.train_source, split=args.split,
-                      candidate_text=args.candidate_text)
+                      candidate_text=args.candidate_text, train=not args.no_train)
             install(staging, out, old)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -279,8 +306,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         seg = f", own segmenter reproduces {agree['share']:.1%} of LAReQA's paragraphs" if agree else ""
         print(f"{lang}: {info['queries']} queries, {info['candidates']} candidates, "
               f"{len(info['problems'])} problems{seg}")
-    source = m["train"].get("lang") or m["train"]["source"]
-    print(f"train: {m['train']['groups']} groups ({source}) -> {os.path.join(out, 'train')}")
+    if m["train"]:
+        source = m["train"].get("lang") or m["train"]["source"]
+        print(f"train: {m['train']['groups']} groups ({source}) -> {os.path.join(out, 'train')}")
     return 0
 
 

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ..io import InputError
+from ...io import InputError
 
 
 @dataclass

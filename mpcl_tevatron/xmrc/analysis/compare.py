@@ -1,13 +1,14 @@
 """Compare one row across two XMRC recipe folders: the same objective under two training settings (for example
 ``--mask_false_negatives`` off in A and on in B), evaluated on the same queries.
 
-    python -m mpcl_tevatron.xmrc.compare RUN_A RUN_B [--row mp_infonce] [--metric mrr@10]
+    python -m mpcl_tevatron.xmrc.analysis.compare RUN_A RUN_B [--row mp_infonce] [--metric mrr@10]
 
 For every task and condition (clean, each typo severity): both means over seeds, the difference B - A (seed k
-of B against seed k of A, question against question, ``results.seed_differences``), its 95%
-hierarchical-bootstrap interval (seeds, then questions: ``statistics.hierarchical_bootstrap_interval``) and in
-how many seeds B is above A. Both folders must have been built from the same evaluation data (languages,
-split, typo'd copies, severities, typo seed, candidate text); their training settings may differ. Prints a
+of B against seed k of A, question against question), its 95% interval (seeds, typo'd copies and questions as
+crossed random samples: ``statistics.difference_interval``) and in how many seeds B is above A. Scores come from
+each folder's records (``records.npz``; a folder made before records existed is recorded from its runs). Both
+folders must have been built from the same evaluation data (languages, split, typo'd copies, severities, typo
+seed, candidate text); their training settings may differ. Prints a
 markdown table; ``--json`` writes the figures too.
 """
 
@@ -19,11 +20,12 @@ import os
 import sys
 from typing import List, Optional
 
-from ..cli import command, one_line_errors
-from ..io import InputError, atomic_open, read_json
-from .results import METRICS, by_seed, score_runs, seed_differences
-from .statistics import hierarchical_bootstrap_interval
-from .tasks import xmrc_tasks
+from ...cli import command, one_line_errors
+from ...io import InputError, atomic_open, read_json
+from .records import METRICS, RECORDS, Records, collect
+from .results import by_seed, seed_mean_differences
+from .statistics import difference_interval
+from ..data.tasks import xmrc_tasks
 
 #: settings that decide the evaluation data: two folders compared must agree on them
 EVALUATION_SETTINGS = ("langs", "pivot", "split", "candidate_text", "copies", "severities", "typo_seed")
@@ -54,28 +56,38 @@ def compare(run_a: str, run_b: str, row: str, metric: str = "mrr@10") -> List[di
         runs.append(seeds[row])
     if len(runs[0]) != len(runs[1]):
         raise InputError(f"{row}: {len(runs[0])} seeds in {run_a}, {len(runs[1])} in {run_b}; pair them by seed")
-    for folder, row_runs in zip((run_a, run_b), runs):  # all present before any is scored
-        for run in row_runs:
-            path = os.path.join(folder, "runs", f"{run}.pkl")
-            if not os.path.isfile(path):
-                raise InputError(f"{path}: missing (is {folder} a finished XMRC recipe folder?)")
+    for folder, row_runs in zip((run_a, run_b), runs):  # all present before any is read
+        if not os.path.isfile(os.path.join(folder, RECORDS)):
+            for run in row_runs:
+                path = os.path.join(folder, "runs", f"{run}.pkl")
+                if not os.path.isfile(path):
+                    raise InputError(f"{path}: missing (is {folder} a finished XMRC recipe folder?)")
     s = settings[0]
-    tasks = xmrc_tasks(os.path.join(run_a, "data"), s["langs"], s["pivot"])
     per_seed = {}
     for name, folder, row_runs in (("A", run_a, runs[0]), ("B", run_b, runs[1])):
-        table = score_runs(folder, row_runs, tasks, s["severities"])
-        per_seed[name] = by_seed(table, {name: row_runs})[0][name]
+        records = _records(folder, row, row_runs, s)
+        per_seed[name] = by_seed(records)[0][row]
     out = []
-    for task in tasks:
-        for condition in per_seed["A"][task.name]:
-            diffs = seed_differences(per_seed, "B", "A", task.name, condition, metric)
-            low, high = hierarchical_bootstrap_interval(diffs)
-            out.append({"task": task.name, "condition": condition,
-                        "mean_a": float(per_seed["A"][task.name][condition][metric].mean()),
-                        "mean_b": float(per_seed["B"][task.name][condition][metric].mean()),
-                        "difference": float(diffs.mean()), "interval": [low, high],
-                        "seeds_b_above": int((diffs.mean(axis=1) > 0).sum()), "seeds": int(diffs.shape[0])})
+    for task in per_seed["A"]:
+        for condition in per_seed["A"][task]:
+            a, b = per_seed["A"][task][condition][metric], per_seed["B"][task][condition][metric]
+            low, high = difference_interval(b, a)
+            by_seed_diff = seed_mean_differences(b, a)
+            out.append({"task": task, "condition": condition, "mean_a": float(a.mean()), "mean_b": float(b.mean()),
+                        "difference": float(b.mean() - a.mean()), "interval": [low, high],
+                        "seeds_b_above": int((by_seed_diff > 0).sum()), "seeds": int(len(by_seed_diff))})
     return out
+
+
+def _records(folder: str, row: str, row_runs: List[str], settings: dict) -> Records:
+    """The row's records: from the folder's records.npz, or (a folder made before records) from its runs."""
+    path = os.path.join(folder, RECORDS)
+    if os.path.isfile(path):
+        records = Records.load(path)
+        records.meta["seeds"] = {row: row_runs}
+        return records
+    tasks = xmrc_tasks(os.path.join(folder, "data"), settings["langs"], settings["pivot"])
+    return collect(folder, {row: row_runs}, tasks, settings["severities"], {"settings": settings})
 
 
 def markdown(records: List[dict], metric: str) -> str:
@@ -90,7 +102,8 @@ def markdown(records: List[dict], metric: str) -> str:
 
 @command
 def main(argv: Optional[List[str]] = None) -> int:
-    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.compare", description=__doc__,
+    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.analysis.compare",
+                                                description=__doc__,
                                                 formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("run_a", help="recipe folder A (the control)")
     p.add_argument("run_b", help="recipe folder B (the treatment)")

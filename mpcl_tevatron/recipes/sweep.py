@@ -1,10 +1,10 @@
-"""``python -m mpcl_tevatron.xmrc.sweep``: choose the recipe's training settings on the dev split.
+"""``python -m mpcl_tevatron.recipes.sweep``: choose the recipe's training settings on the dev split.
 
 Trains ``infonce`` once per point of a grid over learning rate, steps and score temperature, each on the
 English training articles (XQuAD-R 0-19) with every other recipe default, and scores it on the **dev**
 articles (20-23) in every language: X->X MRR@10, clean and typo'd (w1), mean over languages. The test
-articles (24-47) are never read. Each point is one resumable XMRC recipe run (``xmrc/recipe.py``, ``--split dev``)
-under ``--out``; rerun the same command to resume. Prints the table (and writes ``sweep.md``/``sweep.json``)
+articles (24-47) are never read. Each point is one resumable XMRC recipe run (``recipes/xmrc.py``, ``--split
+dev``) under ``--out``; rerun the same command to resume. Prints the table (and writes ``sweep.md``/``sweep.json``)
 with the point that maximises the mean of clean and typo'd dev MRR@10 marked; the recipe's defaults are that
 point. The table holds every point run under ``--out`` so far, so a later, narrower grid (more steps at the
 best learning rate, say) adds rows to it; ``--seeds`` trains a point once per seed (its row then shows the mean
@@ -80,9 +80,9 @@ def table(results: List[dict], zero_shot: dict, severity: str) -> str:
 
 @command
 def main(argv: Optional[List[str]] = None) -> int:
-    from .recipe import parse_args as recipe_args
+    from .xmrc import parse_args as recipe_args
 
-    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.sweep", description=__doc__,
+    p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.recipes.sweep", description=__doc__,
                                                 formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("--out", default="runs/sweep", help="output folder, one recipe run per grid point")
     p.add_argument("--learning_rates", type=finite_float, nargs="+", default=GRID["learning_rate"])
@@ -113,7 +113,7 @@ def _point_flags(args, lr: float, steps: int, temperature: float, recipe_flags: 
 
 def _sweep(args, points: list, recipe_flags: List[str]) -> None:
     """Run each point's checked recipe arguments (resuming what is done), then write the table."""
-    from .recipe import Recipe
+    from .xmrc import Recipe
 
     for point in points:
         Recipe(point).run()

@@ -1,6 +1,6 @@
 """Render an XMRC run's ``Results`` (``results.py``: scores, means over copies and seeds, tests, intervals) as
 the report: ``report.md``, ``report.tex``, ``report.json`` and PNG plots, each from one short function.
-``python -m mpcl_tevatron.xmrc.report RUN`` prints the X->X table of a finished run.
+``python -m mpcl_tevatron.xmrc.analysis.report RUN`` prints the X->X table of a finished run.
 
 How the figures, marks and intervals are computed, and why: ``results.py``'s docstring.
 """
@@ -14,11 +14,12 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from ..cli import command, one_line_errors
-from ..io import InputError, atomic_open, read_json
-from .results import MEAN_FAMILIES, METRICS, TWINS, Results
+from ...cli import command, one_line_errors
+from ...io import InputError, atomic_open, read_json
+from .records import RECORDS, Records
+from .results import MEAN_FAMILIES, METRICS, PRIMARY, TWINS, Results
 from .statistics import ALPHA
-from .tasks import Task
+from ..data.tasks import Task
 
 
 class TableSpec(NamedTuple):
@@ -90,20 +91,44 @@ def markdown(results: Results) -> str:
     for spec in table_specs(r):
         md += [f"## {spec.title}\n"] + _md_table(_header(spec), [[row, *sum(table_cells(r, spec, row), [])]
                                                                  for row in r.rows])
+    md = md[:4] + _primary_markdown(r) + md[4:]
     md += _twins_markdown(r) + _differences_markdown(r) + _robustness_markdown(r)
     return "\n".join(md)
+
+
+def _primary_markdown(r: Results) -> List[str]:
+    if not r.primary:
+        return []
+    row, control = PRIMARY
+    lines = [[e["measure"], e["condition"], f"{e['diff']:+.4f}", f"[{e['low']:+.4f}, {e['high']:+.4f}]",
+              f"{e['p']:.3g}", f"{e['p_holm']:.3g}"] for e in r.primary]
+    return ([f"## The primary comparison: `{row}` minus `{control}`\n",
+             f"Named before the run: the research question's comparison, one family, Holm-corrected on its own. "
+             f"Mean over languages; 95% interval and t test with seeds ({len(r.seeds[row])} and "
+             f"{len(r.seeds[control])}), typo'd copies and questions as crossed random samples. Every other "
+             f"comparison below is secondary.\n"]
+            + _md_table(["measure", "condition", "difference", "95% interval", "p", "p (Holm)"], lines))
+
+
+def _family(r: Results, family: str) -> str:
+    """A language-averaged family's name in a table: the pivot spelled out (``X->en MRR@10``)."""
+    return family.replace("pivot", r.pivot or "pivot")
 
 
 def _twins_markdown(r: Results) -> List[str]:
     if not r.twins:
         return []
-    header = ["multi-positive vs one-positive"] + [f"{fam} {c}" for fam in MEAN_FAMILIES for c in r.conditions]
+    header = ["multi-positive vs one-positive"] + [f"{_family(r, fam)} {c}" for fam in MEAN_FAMILIES
+                                                   for c in r.conditions]
     lines = []
     for mp, one in r.twins:
         cells = []
         for family, (kind, metric) in MEAN_FAMILIES.items():
             for cond in r.conditions:
-                tasks = [r.task(kind, x) for x in r.langs]
+                tasks = r.family_tasks(kind)
+                if not tasks:  # X->pivot in a run of the pivot alone
+                    cells.append("n/a")
+                    continue
                 got = [r.twin_marks[(mp, t, cond, metric)][0] for t in tasks]
                 found = (r.twin_mean_diffs or {}).get(mp, {}).get(f"{family} | {cond}")
                 interval = "" if found is None else " [{low:+.4f}, {high:+.4f}]".format(**found)
@@ -111,20 +136,20 @@ def _twins_markdown(r: Results) -> List[str]:
                 cells.append(f"{diff:+.4f}{interval} ▲{got.count('▲')} ▼{got.count('▼')}")
         lines.append([f"{mp} vs {one}", *cells])
     return (["## Multi-positive vs its one-positive twin\n",
-             f"Mean over languages of (multi-positive - one-positive), with its 95% hierarchical-bootstrap interval "
-             f"(the per-question score averaged over languages; seeds, then questions, resampled); ▲n/▼n: "
+             f"Mean over languages of (multi-positive - one-positive), with its 95% interval "
+             f"(seeds, typo'd copies and question ids as crossed random samples); ▲n/▼n: "
              f"languages where the multi-positive objective is above/below its twin, {r.correction.title()}-corrected "
              f"over these comparisons, p < {ALPHA} in both tests.\n"] + _md_table(header, lines))
 
 
 def _differences_markdown(r: Results) -> List[str]:
-    header = ["row"] + [f"{fam} {c}" for fam in MEAN_FAMILIES for c in r.conditions]
+    header = ["row"] + [f"{_family(r, fam)} {c}" for fam in MEAN_FAMILIES for c in r.conditions]
     lines = [[row] + ["n/a" if by_key.get(f"{fam} | {c}") is None else
                       "{diff:+.4f} [{low:+.4f}, {high:+.4f}]".format(**by_key[f"{fam} | {c}"])
                       for fam in MEAN_FAMILIES for c in r.conditions] for row, by_key in r.mean_diffs.items()]
-    md = [f"## Mean over languages: difference from `{r.reference}`, 95% hierarchical-bootstrap interval\n",
-          "Per question, the score averaged over the languages (questions are parallel), then seeds and questions "
-          "resampled.\n"] + _md_table(header, lines)
+    md = [f"## Mean over languages: difference from `{r.reference}`, 95% interval\n",
+          "The mean over languages of each language's mean; seeds, typo'd copies and question ids (a question "
+          "in several languages is one unit) as crossed random samples.\n"] + _md_table(header, lines)
     lines = []
     for row in r.rows:
         if row == r.reference:
@@ -136,7 +161,7 @@ def _differences_markdown(r: Results) -> List[str]:
                 lo, hi = r.intervals[(row, task, c)]
                 got.append(f"{r.difference(row, task, c, 'mrr@10'):+.3f} [{lo:+.3f}, {hi:+.3f}]")
         lines.append([row, *got])
-    return md + ["## Difference from the reference, X->X MRR@10, with 95% hierarchical-bootstrap intervals\n"] + \
+    return md + ["## Difference from the reference, X->X MRR@10, with 95% intervals\n"] + \
         _md_table(["row"] + [f"{x} {c}" for x in r.langs for c in r.conditions], lines)
 
 
@@ -185,7 +210,8 @@ def json_data(results: Results) -> dict:
                                       "p_fisher": v[2]} for k, v in r.twin_marks.items()},
             "intervals_vs_reference": {" | ".join((*k, "mrr@10")): {"low": lo, "high": hi}
                                        for k, (lo, hi) in r.intervals.items()},
-            "mean_differences": r.mean_diffs, "twin_mean_differences": r.twin_mean_diffs, "n_runs": r.n_runs}
+            "mean_differences": r.mean_diffs, "twin_mean_differences": r.twin_mean_diffs, "n_runs": r.n_runs,
+            "primary": {"row": PRIMARY[0], "control": PRIMARY[1], "comparisons": r.primary}}
 
 
 def write_report(out: str, rows: List[str], tasks: Sequence[Task], severities: Sequence[str],
@@ -193,7 +219,12 @@ def write_report(out: str, rows: List[str], tasks: Sequence[Task], severities: S
                  seeds: Optional[Dict[str, List[str]]] = None) -> dict:
     """Score and test the runs (``Results.build``), then write report.md, report.tex, report.json and the
     plots into ``out``. Returns report.json's content."""
-    results = Results.build(out, rows, tasks, severities, reference, correction, seeds)
+    return render(out, Results.build(out, rows, tasks, severities, reference, correction, seeds))
+
+
+def render(out: str, results: Results) -> dict:
+    """Write report.md, report.tex, report.json and the plots of ``results`` into ``out``; returns
+    report.json's content."""
     data = json_data(results)
     with atomic_open(os.path.join(out, "report.md")) as f:
         f.write(markdown(results))
@@ -241,7 +272,7 @@ def plot_differences(out: str, r: Results):
         ax.set_title(f"{cond} queries")
     axes[0][0].set_ylabel(f"X->X MRR@10 minus {r.reference}")
     axes[0][-1].legend(fontsize=7, loc="best")
-    fig.suptitle(f"Difference from {r.reference} per language, 95% hierarchical-bootstrap interval (seeds, questions)")
+    fig.suptitle(f"Difference from {r.reference} per language, 95% interval (seeds, copies, questions)")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "report_diff.png"), dpi=120)
     plt.close(fig)
@@ -320,17 +351,39 @@ def xx_table(report: dict, severity: str = None) -> str:
     return "\n".join(lines)
 
 
+#: what ``--from`` writes into its --out folder (and may replace there)
+REPORT_FILES = ("report.md", "report.tex", "report.json", "report_xx.png", "report_gap.png", "report_diff.png")
+
+
 @command
 def main(argv=None) -> int:
     import argparse
 
+    from ...cli import claim_folder, output_lock
+
     p = one_line_errors(argparse.ArgumentParser(
-        prog="python -m mpcl_tevatron.xmrc.report",
-        description="Print an XMRC run's X->X MRR@10 table (clean / typo'd) from its report.json; the full "
-                    "report is report.md beside it."))
-    p.add_argument("run_dir", help="an XMRC recipe output folder")
+        prog="python -m mpcl_tevatron.xmrc.analysis.report",
+        description="Print an XMRC run's X->X MRR@10 table (clean / typo'd) from its report.json (the full "
+                    "report is report.md beside it); or, with --from, rebuild a report from a run's records "
+                    "alone (records.npz: every per-question rank) into --out, and print the table."))
+    p.add_argument("run_dir", nargs="?", help="an XMRC recipe output folder")
+    p.add_argument("--from", dest="records", default=None,
+                   help=f"a run's {RECORDS}: rebuild report.md, report.tex, report.json and the plots from it")
+    p.add_argument("--out", default=None, help="with --from: the folder to write the report into (new, empty, or "
+                   "holding only a report's files, which are replaced)")
     p.add_argument("--severity", default=None, help="typo'd condition to show (default: the first)")
     args = p.parse_args(argv)
+    if args.records:
+        if args.run_dir or not args.out:
+            p.error("--from rebuilds into --out: give --out and no run folder")
+        records = Records.load(args.records)
+        with output_lock(args.out):
+            claim_folder(args.out, REPORT_FILES, "an XMRC report's")
+            data = render(args.out, Results.from_records(records))
+        print(xx_table(data, args.severity))
+        return 0
+    if not args.run_dir:
+        p.error("give a run folder, or --from <records.npz> --out <folder>")
     path = os.path.join(args.run_dir, "report.json")
     if not os.path.isfile(path):
         raise InputError(f"{path}: no such file (run the XMRC recipe into {args.run_dir} first)")

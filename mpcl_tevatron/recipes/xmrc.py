@@ -3,13 +3,15 @@
 For each row of the report: the base model zero-shot, one model per objective and training seed (trained on the
 English XMRC training set with the plugin's train driver), and baseline models zero-shot (``--baselines``):
 
-1. build: XMRC from XQuAD-R (``xmrc.build``): queries, candidates, qrels, typo'd copies per severity;
+1. build: XMRC from XQuAD-R (``xmrc.data.build``): queries, candidates, qrels, typo'd copies per severity, the
+   English training set; with ``--mlqa_r``, MLQA-R too, evaluation only, into ``<out>/mlqa-r/``;
 2. train: ``python -m mpcl_tevatron.driver.train --loss <objective>`` once per training seed (``--seeds``), with
    the same seeds and settings for every objective;
 3. encode: Tevatron's encode flow (``python -m mpcl_tevatron.driver.encode``, the installed version's), once
    for every candidate of every language and once for every distinct query text (clean and typo'd);
 4. search: exact inner product, depth 100 (``mpcl_tevatron.search``, faiss) for X->X, X->en, en->X, X->pool;
-5. score: ranx (``xmrc.report``): tables (markdown, LaTeX), JSON, plots.
+5. score: the records of every run (``xmrc.analysis.records``: every relevant candidate's rank), then ranx
+   and the report from them (``xmrc.analysis.report``): tables (markdown, LaTeX), JSON, plots.
 
 Resumable: each step writes its output under a temporary name and renames it when complete (the file that
 marks a step done is written last), so a rerun skips finished steps and redoes an interrupted one; the
@@ -27,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
 from tqdm import tqdm
@@ -36,8 +38,9 @@ from ..cli import QUIET_INTERRUPT, claim_folder, command, finite_float, one_line
 from ..io import InputError, atomic_open, iter_jsonl, read_json
 from ..losses import available_losses, get_loss_class
 from ..precision import PRECISIONS, cpu_description, resolve_precision
-from .build import CANDIDATE_TEXTS, DEFAULT_SEVERITIES, SPLITS, XQUAD_R_LANGS, build, parse_severity
-from .tasks import Task, xmrc_tasks
+from ..xmrc.data.build import (CANDIDATE_TEXTS, DEFAULT_SEVERITIES, MLQA_R_LANGS, SPLITS, XQUAD_R_LANGS, build,
+                               parse_severity)
+from ..xmrc.data.tasks import Task, xmrc_tasks
 
 DEFAULT_OBJECTIVES = ("infonce", "dual_infonce", "mp_infonce", "dst", "dst_mp", "typo_cl", "typo_cl_mp")
 ZERO_SHOT = "zero-shot"
@@ -59,23 +62,33 @@ def parse_args(argv=None):
     p.add_argument("--baselines", nargs="*", default=[], help="models added zero-shot as rows (e.g. minilm)")
     p.add_argument("--langs", nargs="+", default=list(XQUAD_R_LANGS))
     p.add_argument("--split", choices=SPLITS, default="test", help="evaluated articles: test (default; XQuAD-R "
-                   "24-47), dev (20-23): choose settings on dev (python -m mpcl_tevatron.xmrc.sweep), report on "
+                   "24-47), dev (20-23): choose settings on dev (python -m mpcl_tevatron.recipes.sweep), report on "
                    "test; or all (every article, LAReQA's setting: zero-shot rows only, --objectives none)")
     p.add_argument("--candidate_text", choices=CANDIDATE_TEXTS, default="sentence",
                    help="a candidate's text: its answer sentence (default), or the sentence and its paragraph as "
                    "LAReQA and XTREME-R encode it (give a --p_max_len that holds paragraphs, e.g. 256)")
+    p.add_argument("--mlqa_r", default=None, metavar="DIR",
+                   help="also score MLQA-R (LAReQA's second dataset; every question, evaluation only: training stays "
+                   "on XQuAD-R's English training articles) from this folder of <lang>.json, e.g. "
+                   "../shared/data/mlqa-r; its report goes to <out>/mlqa-r/. Off by default (its 20,534 candidates "
+                   "would take the default run past 3 hours)")
+    p.add_argument("--mlqa_langs", nargs="+", default=list(MLQA_R_LANGS), help="MLQA-R's languages (default all 7)")
     p.add_argument("--pivot", default="en", help="Y of the X->Y tasks: X->pivot and pivot->X (default en)")
     p.add_argument("--copies", type=int, default=1, help="typo'd copies per severity (default 1, so that the default "
-                   "run fits 3 hours on 2 cores with native bf16; the comparisons are paired, and README gives the "
-                   "spread across copies that 1 leaves out of the intervals)")
+                   "run fits 3 hours on 2 cores with native bf16; the intervals treat copies as a random sample "
+                   "when there are 2 or more, and are conditional on the copy drawn with 1; the answer run has 3)")
     p.add_argument("--severities", nargs="+", default=list(DEFAULT_SEVERITIES))
     p.add_argument("--typo_seed", type=int, default=0)
     p.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44],
                    help="training seeds: every objective is trained once per seed, and the report averages over "
                    "them (default 42 43 44). Adding a seed to a finished run trains and scores only what is new")
+    p.add_argument("--seeds_for", nargs="+", default=[], type=objective_seeds, metavar="OBJECTIVE=N",
+                   help="an objective trained with the first N of --seeds instead of all of them, e.g. "
+                   "--seeds 42 43 44 45 46 47 48 49 50 51 --seeds_for dual_infonce=5 dst=3 (the answer run's "
+                   "design: more seeds where the primary comparison needs them)")
     p.add_argument("--max_steps", type=int, default=60, help="training steps (default 60, about 1.8 epochs of the "
                    "536 English training questions at batch 16: the best dev point that lets the default run fit 3 "
-                   "hours; 120 scored 0.004 higher on dev with one seed. python -m mpcl_tevatron.xmrc.sweep)")
+                   "hours; 120 scored 0.004 higher on dev with one seed. python -m mpcl_tevatron.recipes.sweep)")
     p.add_argument("--batch_size", type=int, default=16)
     p.add_argument("--train_n_passages", type=int, default=2, help="positive + hard negatives per question")
     p.add_argument("--typo_variants", type=int, default=4)
@@ -122,6 +135,15 @@ def check_args(args) -> Optional[str]:
         twice = repeated(getattr(args, name))
         if twice:
             return f"--{name} lists {twice[0]} twice (each would count as another run)"
+    counts = dict(args.seeds_for)
+    twice = repeated([objective for objective, _ in args.seeds_for])
+    if twice:
+        return f"--seeds_for names {twice[0]} twice"
+    for objective, n in counts.items():
+        if objective not in args.objectives:
+            return f"--seeds_for {objective}={n}: {objective} is not in --objectives"
+        if not 1 <= n <= len(args.seeds):
+            return f"--seeds_for {objective}={n}: give 1 to {len(args.seeds)} (the number of --seeds)"
     for name in ("max_steps", "batch_size", "train_n_passages", "q_max_len", "p_max_len", "encode_batch_size",
                  "corpus_batch_size"):
         if getattr(args, name) < 1:
@@ -144,6 +166,14 @@ def check_args(args) -> Optional[str]:
     for lang in dict.fromkeys(["en", *args.langs]):
         if not os.path.isfile(os.path.join(args.data_dir, f"{lang}.json")):
             return f"--langs {lang}: no {os.path.join(args.data_dir, lang + '.json')}"
+    if args.mlqa_r is not None:
+        if repeated(args.mlqa_langs):
+            return f"--mlqa_langs lists {repeated(args.mlqa_langs)[0]} twice"
+        for lang in args.mlqa_langs:
+            if not os.path.isfile(os.path.join(args.mlqa_r, f"{lang}.json")):
+                return f"--mlqa_langs {lang}: no {os.path.join(args.mlqa_r, lang + '.json')}"
+        if args.pivot not in args.mlqa_langs:
+            return f"--pivot {args.pivot} must be one of --mlqa_langs too"
     if args.pivot not in args.langs:
         return f"--pivot {args.pivot} must be one of --langs"
     if args.split == "all" and args.objectives:
@@ -155,6 +185,14 @@ def check_args(args) -> Optional[str]:
     if args.learning_rate <= 0:
         return f"--learning_rate must be > 0, got {args.learning_rate}"
     return None
+
+
+def objective_seeds(text: str):
+    """An argparse ``type``: ``OBJECTIVE=N`` -> (objective, N)."""
+    objective, _, n = text.partition("=")
+    if not objective or not n.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give OBJECTIVE=N, e.g. dual_infonce=5")
+    return objective, int(n)
 
 
 def on_off(text: str) -> str:
@@ -169,14 +207,36 @@ def on_off(text: str) -> str:
 
 
 #: settings added after output folders were first made, with the value those folders ran with
-LATER_SETTINGS = {"positives_per_query": 1, "mask_false_negatives": None, "train_source": None}
+LATER_SETTINGS = {"positives_per_query": 1, "mask_false_negatives": None, "train_source": None, "mlqa_r": None,
+                  "mlqa_langs": list(MLQA_R_LANGS)}
+
+
+class Benchmark(NamedTuple):
+    """One evaluated benchmark of a recipe folder: XQuAD-R in the folder itself (its training set too), an
+    evaluation-only one (MLQA-R) in a subfolder of its name, each with its data, reps, runs, records and
+    report."""
+
+    name: str
+    root: str
+    source: str
+    langs: List[str]
+    split: str
+    train: bool
+
+    @property
+    def data(self) -> str:
+        return os.path.join(self.root, "data")
 
 
 class Recipe:
     def __init__(self, args):
         self.args = args
         self.out = args.out
-        self.data = os.path.join(self.out, "data")
+        self.data = os.path.join(self.out, "data")  # XQuAD-R's, with the training set
+        self.benchmarks = [Benchmark("xquad-r", self.out, args.data_dir, list(args.langs), args.split, True)]
+        if args.mlqa_r is not None:
+            self.benchmarks.append(Benchmark("mlqa-r", os.path.join(self.out, "mlqa-r"), args.mlqa_r,
+                                             list(args.mlqa_langs), "all", False))
         self.timings_path = os.path.join(self.out, "timings.json")
         self.timings = {}
         from ..adapters import steps
@@ -185,7 +245,8 @@ class Recipe:
     # -- bookkeeping -------------------------------------------------------------------------------------------
     def pin_settings(self):
         settings = {k: v for k, v in vars(self.args).items() if k not in (
-            "out", "objectives", "baselines", "seeds", "encode_batch_size", "corpus_batch_size", "correction")}
+            "out", "objectives", "baselines", "seeds", "seeds_for", "encode_batch_size", "corpus_batch_size",
+            "correction")}
         path = os.path.join(self.out, "settings.json")
         os.makedirs(self.out, exist_ok=True)
         if os.path.isfile(path):
@@ -205,36 +266,37 @@ class Recipe:
         print(f"[xmrc] {msg}", file=sys.stderr, flush=True)
 
     # -- steps -------------------------------------------------------------------------------------------------
-    def build_data(self):
-        if os.path.isfile(os.path.join(self.data, "manifest.json")):
+    def build_data(self, bench: Benchmark):
+        if os.path.isfile(os.path.join(bench.data, "manifest.json")):
             return
-        self.log("build XMRC data")
+        self.log(f"build XMRC data ({bench.name})")
         t = time.time()
-        tmp = self.data + ".partial"
+        tmp = bench.data + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
         a = self.args
         try:
-            build(a.data_dir, tmp, langs=a.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities,
-                  split=a.split, candidate_text=a.candidate_text, train_source=a.train_source)
-            self._write_encode_inputs(tmp)
-            os.replace(tmp, self.data)
+            build(bench.source, tmp, langs=bench.langs, copies=a.copies, seed=a.typo_seed, severities=a.severities,
+                  split=bench.split, candidate_text=a.candidate_text, train_source=a.train_source,
+                  train=bench.train)
+            self._write_encode_inputs(tmp, bench.langs)
+            os.replace(tmp, bench.data)
         finally:  # a failed build (a full disk, say) leaves no half-written copy behind
             shutil.rmtree(tmp, ignore_errors=True)
-        self.timed("build", time.time() - t)
+        self.timed("build" if bench.train else f"build/{bench.name}", time.time() - t)
 
-    def _write_encode_inputs(self, data):
+    def _write_encode_inputs(self, data, langs):
         """All candidates in one file, all distinct query texts in another, so each model needs two encode runs.
 
         Cheaper encoding, same representations: a text that several query sets share (a typo'd copy identical
         to the clean question, or to another copy) is encoded once, and both files are sorted by length, so the
         encoder's batches (padded to their longest text) carry little padding. ``query_index.json`` maps every
         (language, query set, question) to its text's id."""
-        corpus = [(row["text_id"], row["text"]) for lang in self.args.langs
+        corpus = [(row["text_id"], row["text"]) for lang in langs
                   for _, row in iter_jsonl(os.path.join(data, lang, "corpus.jsonl"))]
         _write_texts(os.path.join(data, "all_corpus.jsonl"), corpus, id_keys=("text_id", "docid"))
         text_id: Dict[str, int] = {}
         keys, index = [], []
-        for lang in self.args.langs:
+        for lang in langs:
             for name, path in self.query_sets(data, lang).items():
                 for _, row in iter_jsonl(path):
                     keys.append(SEP.join([lang, name, str(row["text_id"])]))
@@ -281,8 +343,8 @@ class Recipe:
         self.timed(f"train/{run_name(objective, seed)}", time.time() - t, steps=a.max_steps)
         return final
 
-    def encode(self, row: str, model: str):
-        reps = os.path.join(self.out, "reps", row)
+    def encode(self, bench: Benchmark, row: str, model: str):
+        reps = os.path.join(bench.root, "reps", row)
         os.makedirs(reps, exist_ok=True)
         a = self.args
         for kind, src, max_len, batch_size in (("corpus", "all_corpus.jsonl", a.p_max_len, a.corpus_batch_size),
@@ -293,41 +355,42 @@ class Recipe:
             self.log(f"encode {kind} with {row}")
             t = time.time()
             _run("mpcl_tevatron.driver.encode", "--model_name_or_path", model, "--output_dir",
-                 os.path.join(reps, "tmp"), *self.steps.encode_flags(os.path.join(self.data, src), final + ".partial",
+                 os.path.join(reps, "tmp"), *self.steps.encode_flags(os.path.join(bench.data, src), final + ".partial",
                                                                      kind == "queries", max_len),
                  "--per_device_eval_batch_size", batch_size, "--use_cpu", "--report_to", "none",
                  *self.steps.precision_flags(a.precision, "encode"))
             os.replace(final + ".partial", final)
-            n = sum(1 for _ in open(os.path.join(self.data, src), encoding="utf-8"))
-            self.timed(f"encode/{row}/{kind}", time.time() - t, texts=n)
+            n = sum(1 for _ in open(os.path.join(bench.data, src), encoding="utf-8"))
+            step = f"encode/{row}/{kind}" if bench.train else f"encode/{bench.name}/{row}/{kind}"
+            self.timed(step, time.time() - t, texts=n)
 
-    def tasks(self) -> List[Task]:
-        return xmrc_tasks(self.data, self.args.langs, self.args.pivot)
+    def tasks(self, bench: Benchmark) -> List[Task]:
+        return xmrc_tasks(bench.data, bench.langs, self.args.pivot)
 
-    def search(self, row: str):
+    def search(self, bench: Benchmark, row: str):
         from ..search import search
 
-        final = os.path.join(self.out, "runs", f"{row}.pkl")
+        final = os.path.join(bench.root, "runs", f"{row}.pkl")
         if os.path.isfile(final):
             return
         self.log(f"search with {row}")
         t = time.time()
-        reps = os.path.join(self.out, "reps", row)
+        reps = os.path.join(bench.root, "reps", row)
         with open(os.path.join(reps, "corpus.pkl"), "rb") as f:
             p_reps, p_ids = pickle.load(f)
         with open(os.path.join(reps, "queries.pkl"), "rb") as f:
             text_reps, text_ids = pickle.load(f)
-        query_index = read_json(os.path.join(self.data, "query_index.json"))
+        query_index = read_json(os.path.join(bench.data, "query_index.json"))
         row_of = {int(t): i for i, t in enumerate(text_ids)}
         q_reps, q_ids = text_reps[[row_of[t] for t in query_index["text_id"]]], query_index["keys"]
         p_lang = np.array([d.split("-", 1)[0] for d in p_ids])
         shards = {lang: (p_reps[p_lang == lang], [d for d, m in zip(p_ids, p_lang == lang) if m])
-                  for lang in self.args.langs}
+                  for lang in bench.langs}
         parts = [q.split(SEP, 2) for q in q_ids]
         q_lang = np.array([p[0] for p in parts])
         runs = {}
         n_queries = 0
-        for task in tqdm(self.tasks(), desc=f"search {row}", unit="task"):
+        for task in tqdm(self.tasks(bench), desc=f"search {row}", unit="task"):
             mask = q_lang == task.query
             scores, ranks, doc_ids = search(q_reps[mask], [shards[c] for c in task.searched], DEPTH)
             names = [parts[i][1] for i in np.flatnonzero(mask)]
@@ -335,14 +398,15 @@ class Recipe:
             runs[task.name] = {"set": names, "qid": qids, "doc_ids": doc_ids, "ranks": ranks, "scores": scores}
             n_queries += int(mask.sum())
         os.makedirs(os.path.dirname(final), exist_ok=True)
-        self._write_clean_runs(row, runs)  # first: the .pkl is the mark that the whole step is done
+        self._write_clean_runs(bench, row, runs)  # first: the .pkl is the mark that the whole step is done
         with atomic_open(final, "wb") as f:
             pickle.dump(runs, f, protocol=pickle.HIGHEST_PROTOCOL)
-        self.timed(f"search/{row}", time.time() - t, queries=n_queries)
+        self.timed(f"search/{row}" if bench.train else f"search/{bench.name}/{row}", time.time() - t,
+                   queries=n_queries)
 
-    def _write_clean_runs(self, row, runs):
+    def _write_clean_runs(self, bench: Benchmark, row, runs):
         """The clean query sets' rankings also as Tevatron text runs (qid, docid, score), for other tools."""
-        d = os.path.join(self.out, "runs", row)
+        d = os.path.join(bench.root, "runs", row)
         os.makedirs(d, exist_ok=True)
         for task, r in runs.items():
             with atomic_open(os.path.join(d, f"{task}.clean.txt")) as f:
@@ -362,12 +426,13 @@ class Recipe:
     def _run(self):
         a = self.args
         self.pin_settings()
-        self.build_data()
+        for bench in self.benchmarks:
+            self.build_data(bench)
         models: Dict[str, str] = {ZERO_SHOT: self.base_model(a.model)}  # run name -> model
         seeds: Dict[str, List[str]] = {ZERO_SHOT: [ZERO_SHOT]}  # report row -> its runs, one per seed
         for objective in a.objectives:
             seeds[objective] = []
-            for seed in a.seeds:
+            for seed in a.seeds[:dict(a.seeds_for).get(objective, len(a.seeds))]:
                 run = run_name(objective, seed)
                 models[run] = self.train(objective, seed)
                 seeds[objective].append(run)
@@ -375,14 +440,19 @@ class Recipe:
             row = f"{baseline} {ZERO_SHOT}"
             models[row], seeds[row] = self.base_model(baseline), [row]
         for run, model in models.items():
-            self.encode(run, model)
-            self.search(run)
-        from .report import write_report
-        t = time.time()
-        report = write_report(self.out, list(seeds), self.tasks(), a.severities, reference="infonce"
-                              if "infonce" in seeds else ZERO_SHOT, correction=a.correction, seeds=seeds)
-        self.timed("score", time.time() - t, runs=report["n_runs"])
-        self.log(f"report: {os.path.join(self.out, 'report.md')}")
+            for bench in self.benchmarks:
+                self.encode(bench, run, model)
+                self.search(bench, run)
+        from ..xmrc.analysis.report import write_report
+        for bench in self.benchmarks:
+            t = time.time()
+            if not bench.train:  # the report reads the settings beside the runs: the recipe's own
+                _atomic_json(os.path.join(bench.root, "settings.json"), read_json(os.path.join(self.out,
+                                                                                               "settings.json")))
+            report = write_report(bench.root, list(seeds), self.tasks(bench), a.severities, reference="infonce"
+                                  if "infonce" in seeds else ZERO_SHOT, correction=a.correction, seeds=seeds)
+            self.timed("score" if bench.train else f"score/{bench.name}", time.time() - t, runs=report["n_runs"])
+            self.log(f"report: {os.path.join(bench.root, 'report.md')}")
 
 
 def run_name(objective: str, seed: int) -> str:
