@@ -151,3 +151,21 @@ class PassageIds:
         labels[ignored & ~positive] = IGNORED
         return labels
 
+
+
+def labels_from_passage_mask(passage_mask: Tensor, n_passages: int) -> Tensor:
+    """The label matrix [B, B*n] from the upstream series' per-passage ``passage_mask`` [B*n] (patch 4 of
+    ``upstream/tevatron-v2``: 1 a positive of its group's query, -1 a repeated positive, 0 a negative), as that
+    series' own loss reads it: ``POSITIVE`` where a column is one of row i's own positives, ``IGNORED`` for
+    repeats (every row), ``NEGATIVE`` elsewhere. The mask carries no passage ids, so no false negative is
+    masked (``PassageIds.labels`` can; the upstream driver cannot)."""
+    mask = passage_mask.reshape(-1)
+    if mask.numel() % n_passages:
+        raise ValueError(f"passage_mask has {mask.numel()} entries, not a multiple of n_passages = {n_passages}")
+    b = mask.numel() // n_passages
+    owner = torch.arange(b * n_passages, device=mask.device).div(n_passages, rounding_mode="floor")
+    own = owner.unsqueeze(0) == torch.arange(b, device=mask.device).unsqueeze(1)  # [B, B*n]
+    labels = torch.full((b, b * n_passages), NEGATIVE, dtype=torch.int8, device=mask.device)
+    labels[own & (mask == 1).unsqueeze(0)] = POSITIVE
+    labels[:, mask == -1] = IGNORED
+    return labels

@@ -8,6 +8,7 @@ No Tevatron module is imported here; the adapters hand in their classes.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import inspect
 import logging
@@ -20,9 +21,9 @@ import torch
 from transformers import HfArgumentParser, set_seed
 
 from .cli import LOCK_NAME, non_finite_setting, one_line_errors, output_lock
-from .arguments import (EncoderArguments, LossArguments, MaskFalseNegativesArguments, ObjectiveArguments,
-                        PositivesArguments, TypoArguments, driver_arguments, overwrite_output_dir, parse_arguments,
-                        resolve_encoder)
+from .arguments import (ENCODER_SETTINGS, EncoderArguments, LossArguments, MaskFalseNegativesArguments,
+                        ObjectiveArguments, PositivesArguments, TypoArguments, driver_arguments, overwrite_output_dir,
+                        parse_arguments, resolve_encoder)
 from .encoder_config import EncoderConfig, check_model_path
 from .io import InputError
 from .losses import get_loss
@@ -72,6 +73,25 @@ def takes_passage_labels(objective) -> bool:
     """Whether ``objective`` can be called with ``passage_labels`` (every objective of the plugin's; a loss
     written to the upstream contract need not)."""
     return "passage_labels" in inspect.signature(objective.forward).parameters
+
+
+#: flags whose default comes from the base model (its mpcl_config.json) before the dataclass's own
+MODEL_DEFAULTS = (*ENCODER_SETTINGS, "temperature")
+
+
+class ModelDefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` as HfArgumentParser prints it (every flag's default), except the encoder settings and the
+    score temperature: their dataclass defaults apply only when the base model records nothing
+    (``arguments.resolve_encoder``), so printing "(default: cls)" or "(default: 1.0)" there would be wrong."""
+
+    def _get_help_string(self, action):
+        if action.dest in MODEL_DEFAULTS:
+            text = action.help or ""
+            fallback = ("0.01 for L2-normalised encoders, else %(default)s" if action.dest == "temperature"
+                        else "%(default)s")
+            return text if "base model" in text else (
+                f"{text} (default: the base model's own, from its mpcl_config.json; else {fallback})")
+        return super()._get_help_string(action)
 
 
 class TrainRun:
@@ -124,8 +144,10 @@ class TrainRun:
     # --- the flow ---------------------------------------------------------------------------------------
     def parser(self) -> HfArgumentParser:
         classes = self.argument_classes()
-        return one_line_errors(HfArgumentParser((*classes, *driver_arguments(classes[2])), prog=PROG,
-                                                description=self.description))
+        parser = one_line_errors(HfArgumentParser((*classes, *driver_arguments(classes[2])), prog=PROG,
+                                                  description=self.description))
+        parser.formatter_class = ModelDefaultsHelpFormatter
+        return parser
 
     def settings(self, parsed: tuple, given: Set[str]) -> TrainSettings:
         model_args, data_args, training_args, *plugin = parsed

@@ -552,3 +552,29 @@ def test_the_form_is_a_named_flag_and_a_loss_kwarg():
         ObjectiveArguments().hyperparameters(N, "mp_infonce", '{"form": 3}')
     with pytest.raises(ValueError, match="form must be one of"):
         get_loss("typo_cl_mp", form="nope")
+
+
+def test_passage_mask_is_the_upstream_series_form_of_the_labels():
+    """The upstream series' driver (patch 4) hands a loss ``passage_mask`` [B*n] (1 a positive of its group's
+    query, -1 a repeat, 0 a negative) at --positives_per_query > 1. Every objective takes it, as the label
+    matrix written out by hand: own positives 1, repeats -1 in every row, the rest 0 (no ids: no false-negative
+    masking)."""
+    import inspect
+
+    from mpcl_tevatron.passages import labels_from_passage_mask
+
+    mask = torch.tensor([1, 1, 0, 1, -1, 0])  # query 0: two positives; query 1: one, and a repeat
+    expected = torch.tensor([[1, 1, 0, 0, -1, 0],
+                             [0, 0, 0, 1, -1, 0]], dtype=torch.int8)
+    assert torch.equal(labels_from_passage_mask(mask, 3), expected)
+    with pytest.raises(ValueError, match="multiple of n_passages"):
+        labels_from_passage_mask(mask, 4)
+    torch.manual_seed(0)
+    q, p, v = torch.randn(2, 8), torch.randn(6, 8), torch.randn(2 * 3, 8)
+    for name in available_losses():
+        loss = get_loss(name, n_passages=3)
+        assert "passage_mask" in inspect.signature(loss.forward).parameters, name  # what the driver checks
+        assert torch.equal(loss(q, p, v, passage_mask=mask), loss(q, p, v, passage_labels=expected)), name
+        assert not torch.equal(loss(q, p, v, passage_mask=mask), loss(q, p, v)), name
+        with pytest.raises(ValueError, match="not both"):
+            loss(q, p, v, passage_labels=expected, passage_mask=mask)

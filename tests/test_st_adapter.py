@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 pytest.importorskip("sentence_transformers", reason="sentence-transformers (pip install mpcl-tevatron[st])")
 
-from mpcl_tevatron.adapters.st import (MultiplePositivesRankingLoss, TypoDataCollator,  # noqa: E402
+from mpcl_tevatron.adapters.st import (MultiplePositivesRankingLoss, TypoDataCollator, TypoEpochCallback,  # noqa: E402
                                        TypoRobustLoss, columns_from_tevatron)
 from mpcl_tevatron.io import InputError  # noqa: E402
 from mpcl_tevatron.losses import get_loss  # noqa: E402
@@ -146,6 +146,22 @@ def test_collator_appends_the_generators_variants_with_the_anchors_prompt(minilm
         [dict(r) for r in ROWS])["anchor_typo_2_input_ids"].tolist() != batch["anchor_typo_2_input_ids"].tolist()
 
 
+def test_the_epoch_callback_gives_each_epoch_new_variants(minilm):
+    from types import SimpleNamespace
+
+    collator = TypoDataCollator(preprocess_fn=minilm.preprocess, typo_variants=3, typo_seed=5)
+    rows = [dict(r) for r in ROWS]
+    first = collator(rows)["anchor_typo_1_input_ids"].tolist()
+    TypoEpochCallback(collator).on_epoch_begin(None, SimpleNamespace(epoch=1.0), None)
+    assert collator.epoch == 1
+    second = collator(rows)["anchor_typo_1_input_ids"].tolist()
+    assert second != first
+    expected = TrainingVariants(3, seed=5).variants(ROWS[0]["anchor"], 1)[0]
+    ids = collator(rows)["anchor_typo_1_input_ids"][0]
+    assert minilm.tokenizer.decode(ids, skip_special_tokens=True) == minilm.tokenizer.decode(
+        minilm.tokenizer(expected)["input_ids"], skip_special_tokens=True)
+
+
 def test_columns_from_tevatron(tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in [
@@ -174,15 +190,22 @@ def test_minilm_trains_through_sentence_transformer_trainer(tmp_path):
     before = [p.detach().clone() for p in model.parameters()]
     train = Dataset.from_list([dict(r, anchor=r["anchor"] + f" {i}") for i in range(4) for r in ROWS])
     loss = TypoRobustLoss(model, "dst_mp", typo_variants=2, positives=2)
-    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), max_steps=3, per_device_train_batch_size=4,
+    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), max_steps=4, per_device_train_batch_size=4,
                                                 learning_rate=1e-4, report_to="none", save_strategy="no",
                                                 logging_steps=1, seed=3, use_cpu=True)
+    collator = TypoDataCollator(preprocess_fn=model.preprocess, typo_variants=2)
+    seen = []  # (epoch, first anchor's first variant) of every batch
+    collate = collator.__call__
+    collator.__class__ = type("Recording", (TypoDataCollator,), {"__call__": lambda self, rows: seen.append(
+        (self.epoch, self._variants.variants(rows[0]["anchor"], self.epoch)[0])) or collate(rows)})
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss,
-                                         data_collator=TypoDataCollator(preprocess_fn=model.preprocess,
-                                                                        typo_variants=2))
+                                         data_collator=collator, callbacks=[TypoEpochCallback(collator)])
     trainer.train()
+    # 12 rows at batch 4: 4 steps span epochs 0 and 1, and the collator drew each epoch's variants (the
+    # trainer may collate a batch ahead of the last step)
+    assert [epoch for epoch, _ in seen][:4] == [0, 0, 0, 1] and {epoch for epoch, _ in seen[3:]} == {1}
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    assert len(losses) == 3 and all(l > 0 and l == l for l in losses)  # noqa: E741
+    assert len(losses) == 4 and all(l > 0 and l == l for l in losses)  # noqa: E741
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
 
 

@@ -207,6 +207,21 @@ def test_driver_help_lists_the_objectives():
     assert "mp_infonce" in out and "--typo_variants" in out and "--negatives_x_device" in out
 
 
+def test_driver_help_says_the_encoder_settings_come_from_the_base_model():
+    """--pooling, --normalize, the prefixes and --temperature default to the base model's own: --help must not
+    print the dataclass's fallback as "the default" (it did: "(default: cls)", "(default: 1.0)"); every other
+    flag keeps HfArgumentParser's "(default: ...)"."""
+    from mpcl_tevatron.adapters.v1.train import V1TrainRun
+    from mpcl_tevatron.training import MODEL_DEFAULTS
+
+    parser = V1TrainRun().parser()
+    formatter = parser._get_formatter()
+    texts = {a.dest: formatter._get_help_string(a) for a in parser._actions}
+    for dest in MODEL_DEFAULTS:
+        assert not texts[dest].endswith("(default: %(default)s)") and "base model" in texts[dest], dest
+    assert texts["typo_variants"].endswith("(default: %(default)s)")
+
+
 def test_encoder_settings_come_from_the_base_model_unless_a_flag_is_given(tmp_path):
     from mpcl_tevatron.arguments import resolve_encoder
     from mpcl_tevatron.encoder_config import EncoderConfig

@@ -200,3 +200,58 @@ def test_v2_trains_with_several_positives(tmp_path, tiny_model_dir):
                "--per_device_train_batch_size", 4, "--max_steps", 2, "--query_max_len", 16,
                "--passage_max_len", 16, "--save_strategy", "no", "--report_to", "none", "--use_cpu")
     assert (tmp_path / "model" / "mpcl_config.json").exists()
+
+
+def test_driver_help_says_the_encoder_settings_come_from_the_base_model():
+    """v2's own --pooling, --normalize and --temperature (its ModelArguments) default, under the plugin, to
+    the base model's mpcl_config.json: --help says so instead of v2's fallback."""
+    from mpcl_tevatron.adapters.v2.train import V2TrainRun
+    from mpcl_tevatron.training import MODEL_DEFAULTS
+
+    parser = V2TrainRun().parser()
+    formatter = parser._get_formatter()
+    texts = {a.dest: formatter._get_help_string(a) for a in parser._actions}
+    for dest in set(MODEL_DEFAULTS) & set(texts):
+        assert "base model" in texts[dest], dest
+    assert {"pooling", "normalize", "temperature"} <= set(texts)
+    assert texts["pooling"].endswith("(default: the base model's own, from its mpcl_config.json; else %(default)s)")
+
+
+def _patched_upstream() -> bool:
+    """Whether the installed Tevatron v2 carries the upstream series (its --positives_per_query)."""
+    import dataclasses
+
+    from tevatron.retriever.arguments import DataArguments
+    return "positives_per_query" in {f.name for f in dataclasses.fields(DataArguments)}
+
+
+@pytest.mark.skipif(not _patched_upstream(), reason="needs Tevatron v2 with upstream/tevatron-v2's patches (CI)")
+def test_the_plugins_dst_mp_trains_at_two_positives_under_the_patched_upstream_driver(tmp_path, tiny_model_dir):
+    """Upstream's own driver, with the plugin installed: --loss dst_mp (the plugin's, through the entry-point
+    group) at --positives_per_query 2, on variants the plugin's CLI wrote. The driver hands the loss
+    passage_mask (patch 4), which every plugin objective takes."""
+    legacy, _, _ = _multi_files(tmp_path)
+    run_module("mpcl_tevatron.typos", legacy, "--out_dir", tmp_path / "variants", "--query_variants", 2)
+    (train,) = (tmp_path / "variants").glob("*.variants.jsonl")
+    run_module("tevatron.retriever.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir",
+               tmp_path / "model", "--dataset_path", train, "--loss", "dst_mp", "--query_variants", 2,
+               "--positives_per_query", 2, "--pooling", "mean", "--train_group_size", 3,
+               "--per_device_train_batch_size", 4, "--max_steps", 2, "--query_max_len", 16,
+               "--passage_max_len", 16, "--save_strategy", "no", "--report_to", "none", "--use_cpu",
+               "--attn_implementation", "sdpa")  # v2's default, FlashAttention2, is not on a CPU
+    assert any((tmp_path / "model").glob("*.safetensors"))
+
+
+@pytest.mark.skipif(not _patched_upstream(), reason="needs Tevatron v2 with upstream/tevatron-v2's patches (CI)")
+def test_the_plugins_infonce_reads_passage_mask_as_upstreams_own_infonce_does():
+    """The same representations and mask: the plugin's infonce equals the series' built-in one."""
+    from tevatron.retriever.loss import InfoNCELoss
+
+    from mpcl_tevatron.losses.infonce import InfoNCE
+
+    torch.manual_seed(0)
+    q, p = torch.randn(2, 8), torch.randn(6, 8)
+    mask = torch.tensor([1, 1, 0, 1, -1, 0])
+    ours = InfoNCE(n_passages=3)(q, p, None, passage_mask=mask)
+    theirs = InfoNCELoss(n_passages=3)(q, p, None, passage_mask=mask)
+    assert torch.allclose(ours, theirs, atol=1e-6)

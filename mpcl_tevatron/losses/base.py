@@ -6,9 +6,12 @@ from typing import Optional
 
 from torch import Tensor, nn
 
+from ..passages import labels_from_passage_mask
+
 
 class TypoObjective(nn.Module):
-    """An objective called as ``loss(q_reps, p_reps, typo_q_reps, passage_labels=None)`` returning a scalar.
+    """An objective called as ``loss(q_reps, p_reps, typo_q_reps, passage_labels=None)`` returning a scalar
+    (or, as the upstream series' driver calls it, with ``passage_mask=`` in place of ``passage_labels``).
 
     Inputs (representations of the whole, possibly cross-device, batch):
         q_reps: [B, d] clean queries.
@@ -21,6 +24,10 @@ class TypoObjective(nn.Module):
             ``--mask_false_negatives``). None: one positive per query, row 0 of its group (Tevatron's InfoNCE,
             bit for bit). Every objective's passage-retrieval term reads it (``functional.passage_retrieval``);
             the terms anchored on a positive passage (query retrieval) keep row 0 of each group.
+        passage_mask: [B * n_passages], or None: the upstream series' form of the same (patch 4 of
+            ``upstream/tevatron-v2``: 1 a positive of its group's query, -1 a repeat, 0 a negative), which its
+            driver hands a loss at ``--positives_per_query`` > 1; turned into ``passage_labels``
+            (``passages.labels_from_passage_mask``). At most one of the two.
 
     Hyperparameters: ``n_passages`` (passages per query, 1 positive + hard negatives; default 8), the one
     every objective takes, as in the upstream registry's contract (``cls(n_passages=..., **loss_kwargs)``);
@@ -49,6 +56,14 @@ class TypoObjective(nn.Module):
     def extra_repr(self) -> str:
         names = [n for n in ("n_passages", "gamma", "beta", "sigma", "temperature", "form") if hasattr(self, n)]
         return ", ".join(f"{n}={getattr(self, n)}" for n in names)
+
+    def resolve_labels(self, passage_labels: Optional[Tensor], passage_mask: Optional[Tensor]) -> Optional[Tensor]:
+        """``passage_labels``, or the label matrix of the upstream contract's ``passage_mask``."""
+        if passage_mask is None:
+            return passage_labels
+        if passage_labels is not None:
+            raise ValueError(f"{self.loss_name}: give passage_labels or passage_mask, not both")
+        return labels_from_passage_mask(passage_mask, self.n_passages)
 
     def check(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor],
               passage_labels: Optional[Tensor] = None) -> int:

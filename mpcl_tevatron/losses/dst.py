@@ -40,7 +40,8 @@ class DualSelfTeaching(DualInfoNCE):
         self.temperature = temperature
 
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None,
-                passage_labels: Optional[Tensor] = None) -> Tensor:
+                passage_labels: Optional[Tensor] = None, passage_mask: Optional[Tensor] = None) -> Tensor:
+        passage_labels = self.resolve_labels(passage_labels, passage_mask)
         k = self.check(q_reps, p_reps, typo_q_reps, passage_labels)
         # Two score matrices serve every term: the clean and the typo'd queries against the batch's passages.
         # Passage-to-query scores are their transposes, so no product is taken twice.

@@ -30,7 +30,8 @@ class DualInfoNCE(TypoObjective):
         self.gamma = self.check_weight("gamma", gamma)
 
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None,
-                passage_labels: Optional[Tensor] = None) -> Tensor:
+                passage_labels: Optional[Tensor] = None, passage_mask: Optional[Tensor] = None) -> Tensor:
+        passage_labels = self.resolve_labels(passage_labels, passage_mask)
         k = self.check(q_reps, p_reps, typo_q_reps if self.uses_typos else None, passage_labels)
         qp = q_reps @ p_reps.T  # [B, B*n]
         # the typo'd queries against the positive passages only: all that query retrieval reads of them

@@ -25,6 +25,7 @@ class InfoNCE(TypoObjective):
     """
 
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None,
-                passage_labels: Optional[Tensor] = None) -> Tensor:
+                passage_labels: Optional[Tensor] = None, passage_mask: Optional[Tensor] = None) -> Tensor:
+        passage_labels = self.resolve_labels(passage_labels, passage_mask)
         self.check(q_reps, p_reps, None, passage_labels)
         return passage_retrieval(q_reps @ p_reps.T, self.n_passages, passage_labels)

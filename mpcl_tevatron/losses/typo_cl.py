@@ -27,7 +27,8 @@ class TypoContrastive(TypoObjective):
     uses_typos = True
 
     def forward(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor] = None,
-                passage_labels: Optional[Tensor] = None) -> Tensor:
+                passage_labels: Optional[Tensor] = None, passage_mask: Optional[Tensor] = None) -> Tensor:
+        passage_labels = self.resolve_labels(passage_labels, passage_mask)
         k = self.check(q_reps, p_reps, typo_q_reps, passage_labels)
         return (passage_retrieval(q_reps @ p_reps.T, self.n_passages, passage_labels)
                 + passage_retrieval(typo_q_reps @ p_reps.T, self.n_passages, passage_labels, k=k)

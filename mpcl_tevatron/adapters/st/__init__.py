@@ -6,7 +6,7 @@ inputs, ``SentenceTransformerTrainer``, ``get_config_dict``, ``citation``).
   each competing with the negatives only (multi-positive InfoNCE); P = 1 is ``MultipleNegativesRankingLoss``.
 * ``TypoRobustLoss``: any objective of the plugin's registry (``mp_infonce``, ``dst_mp``, ``typo_cl_mp``, ...)
   on the same columns plus K typo'd anchors, which ``TypoDataCollator`` makes on the fly with the plugin's
-  seeded generator.
+  seeded generator (new variants each epoch with ``TypoEpochCallback``).
 * ``columns_from_tevatron``: Tevatron train JSONL -> a ``datasets.Dataset`` with those columns.
 
 Like the Tevatron adapters, these are thin: the math is ``mpcl_tevatron.losses``' and ``passages``' (the label
@@ -14,8 +14,9 @@ matrix), the variants ``typos.TrainingVariants``'.
 """
 
 from .data import columns_from_tevatron
-from .data_collator import TypoDataCollator
+from .data_collator import TypoDataCollator, TypoEpochCallback
 from .multiple_positives_ranking import MultiplePositivesRankingLoss
 from .typo_robust import TypoRobustLoss
 
-__all__ = ["MultiplePositivesRankingLoss", "TypoDataCollator", "TypoRobustLoss", "columns_from_tevatron"]
+__all__ = ["MultiplePositivesRankingLoss", "TypoDataCollator", "TypoEpochCallback", "TypoRobustLoss",
+           "columns_from_tevatron"]

@@ -7,6 +7,7 @@ from ...typos.generator import TYPO_TYPES
 from ...typos.training import TrainingVariants
 
 from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
+from transformers import TrainerCallback
 
 
 @dataclass
@@ -16,9 +17,9 @@ class TypoDataCollator(SentenceTransformerDataCollator):
     column as usual. The typo'd columns take the anchor's prompt.
 
     The variants are the plugin's (``typos.TrainingVariants``, the Tevatron adapters' own): exactly K per text,
-    seeded by ``typo_seed`` and the text, in ``typo_lang``'s keyboard and script. A collator does not see the
-    trainer's epoch, so a text gets the same variants every epoch (the Tevatron adapters draw new ones per
-    epoch; their first epoch's are these).
+    seeded by ``typo_seed``, the text and ``epoch``, in ``typo_lang``'s keyboard and script. A collator does not
+    see the trainer's epoch: give the trainer ``TypoEpochCallback(collator)`` and a text gets new variants every
+    epoch, as in the Tevatron adapters (without it, epoch 0's every epoch).
 
     Build it with the model's preprocessing function, ``TypoDataCollator(preprocess_fn=model.preprocess,
     typo_variants=4)``, and give ``TypoRobustLoss`` the same K.
@@ -29,6 +30,8 @@ class TypoDataCollator(SentenceTransformerDataCollator):
     typo_lang: str = "en"
     typo_types: List[str] = field(default_factory=lambda: list(TYPO_TYPES))
     anchor_column: Optional[str] = None
+    #: the epoch the variants are drawn for; ``TypoEpochCallback`` sets it as each epoch begins
+    epoch: int = 0
 
     def __post_init__(self):
         if self.typo_variants < 0:
@@ -45,7 +48,7 @@ class TypoDataCollator(SentenceTransformerDataCollator):
         if features and self.typo_variants:
             anchor = self.anchor(features[0])
             features = [dict(row, **{f"{anchor}_typo_{j + 1}": v for j, v in
-                                     enumerate(self._variants.variants(row[anchor], epoch=0))})
+                                     enumerate(self._variants.variants(row[anchor], epoch=self.epoch))})
                         for row in features]
         return super().__call__(features)
 
@@ -53,3 +56,16 @@ class TypoDataCollator(SentenceTransformerDataCollator):
         if isinstance(prompts, dict) and "_typo_" in column_name:
             column_name = column_name.rsplit("_typo_", 1)[0]
         return super()._get_prompt_for_column(prompts, column_name)
+
+
+class TypoEpochCallback(TrainerCallback):
+    """Hands the trainer's epoch to a ``TypoDataCollator`` as each epoch begins, so that each epoch draws new
+    variants: ``SentenceTransformerTrainer(..., data_collator=collator, callbacks=[TypoEpochCallback(collator)])``.
+    Dataloader workers (``dataloader_num_workers > 0``) are made when an epoch's iteration starts, after this
+    callback, and copy the collator then; with ``dataloader_persistent_workers`` they keep the first epoch's."""
+
+    def __init__(self, collator: TypoDataCollator):
+        self.collator = collator
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.collator.epoch = int(state.epoch or 0)
