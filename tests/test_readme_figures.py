@@ -47,10 +47,12 @@ def test_a_changed_figure_fails(monkeypatch):
         assert readme_block(table.splitlines()[0]) == table
 
 
-def test_the_mlqa_r_lareqa_table_is_its_records():
+@pytest.mark.parametrize("folder", [("lareqa",), ("lareqa", "mlqa-r")], ids=["xquad-r", "mlqa-r"])
+def test_the_lareqa_tables_are_their_records(folder):
+    """README's LAReQA-setting tables (zero-shot e5, X->pool, clean: XQuAD-R and MLQA-R), figure and interval."""
     from mpcl_tevatron.xmrc.analysis.records import Records
 
-    results = Results.from_records(Records.load(os.path.join(ROOT, "docs", "lareqa", "mlqa-r", "records.npz")))
+    results = Results.from_records(Records.load(os.path.join(ROOT, "docs", *folder, "records.npz")))
     readme = open(README, encoding="utf-8").read()
     labels = {"map@20": "mAP@20 (LAReQA's measure, XTREME's depth)", "mrr@10": "MRR@10 (first relevant, any language)",
               "recall@100": "Recall@100"}
