@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from .distributed import gather_padded, gather_with_grad
+from .losses.functional import variant_mask
 
 T = TypeVar("T")
 
@@ -138,8 +139,7 @@ class PassageIds:
         b = self.query_positive_ids.size(0)
         n = self.passage_ids.size(0) // b
         columns = self.passage_ids.unsqueeze(0)  # [1, B*n]
-        owner = torch.arange(b * n, device=columns.device).div(n, rounding_mode="floor")
-        own = owner.unsqueeze(0) == torch.arange(b, device=columns.device).unsqueeze(1)  # [B, B*n]
+        own = variant_mask(b, n, columns.device)  # [B, B*n]: row i's own group (cached, read-only)
         repeat = (columns == REPEAT).expand(b, -1)
         positive = own & self.positive_slots.unsqueeze(0) & ~repeat
         ignored = repeat
@@ -163,8 +163,7 @@ def labels_from_passage_mask(passage_mask: Tensor, n_passages: int) -> Tensor:
     if mask.numel() % n_passages:
         raise ValueError(f"passage_mask has {mask.numel()} entries, not a multiple of n_passages = {n_passages}")
     b = mask.numel() // n_passages
-    owner = torch.arange(b * n_passages, device=mask.device).div(n_passages, rounding_mode="floor")
-    own = owner.unsqueeze(0) == torch.arange(b, device=mask.device).unsqueeze(1)  # [B, B*n]
+    own = variant_mask(b, n_passages, mask.device)  # [B, B*n]: row i's own group
     labels = torch.full((b, b * n_passages), NEGATIVE, dtype=torch.int8, device=mask.device)
     labels[own & (mask == 1).unsqueeze(0)] = POSITIVE
     labels[:, mask == -1] = IGNORED

@@ -6,7 +6,7 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-from ..passages import labels_from_passage_mask
+from .. import passages  # the module, not its names: passages imports losses.functional in turn
 
 
 class TypoObjective(nn.Module):
@@ -63,7 +63,7 @@ class TypoObjective(nn.Module):
             return passage_labels
         if passage_labels is not None:
             raise ValueError(f"{self.loss_name}: give passage_labels or passage_mask, not both")
-        return labels_from_passage_mask(passage_mask, self.n_passages)
+        return passages.labels_from_passage_mask(passage_mask, self.n_passages)
 
     def check(self, q_reps: Tensor, p_reps: Tensor, typo_q_reps: Optional[Tensor],
               passage_labels: Optional[Tensor] = None) -> int:

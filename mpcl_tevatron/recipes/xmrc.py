@@ -163,15 +163,15 @@ def check_args(args) -> Optional[str]:
         return "--copies must be >= 1 to score typo'd queries (or give --severities with none)"
     if not os.path.isdir(args.data_dir):
         return f"--data_dir {args.data_dir}: no such folder"
-    for lang in dict.fromkeys(["en", *args.langs]):
-        if not os.path.isfile(os.path.join(args.data_dir, f"{lang}.json")):
-            return f"--langs {lang}: no {os.path.join(args.data_dir, lang + '.json')}"
+    missing = _missing_language_file("--langs", args.data_dir, dict.fromkeys(["en", *args.langs]))
+    if missing:
+        return missing
     if args.mlqa_r is not None:
         if repeated(args.mlqa_langs):
             return f"--mlqa_langs lists {repeated(args.mlqa_langs)[0]} twice"
-        for lang in args.mlqa_langs:
-            if not os.path.isfile(os.path.join(args.mlqa_r, f"{lang}.json")):
-                return f"--mlqa_langs {lang}: no {os.path.join(args.mlqa_r, lang + '.json')}"
+        missing = _missing_language_file("--mlqa_langs", args.mlqa_r, args.mlqa_langs)
+        if missing:
+            return missing
         if args.pivot not in args.mlqa_langs:
             return f"--pivot {args.pivot} must be one of --mlqa_langs too"
     if args.pivot not in args.langs:
@@ -184,6 +184,15 @@ def check_args(args) -> Optional[str]:
         return f"--temperature must be > 0, got {args.temperature}"
     if args.learning_rate <= 0:
         return f"--learning_rate must be > 0, got {args.learning_rate}"
+    return None
+
+
+def _missing_language_file(flag: str, folder: str, langs) -> Optional[str]:
+    """The message for the first language whose ``<folder>/<lang>.json`` is missing, or None."""
+    for lang in langs:
+        path = os.path.join(folder, f"{lang}.json")
+        if not os.path.isfile(path):
+            return f"{flag} {lang}: no {path}"
     return None
 
 
@@ -227,12 +236,16 @@ class Benchmark(NamedTuple):
     def data(self) -> str:
         return os.path.join(self.root, "data")
 
+    def step(self, stage: str, *parts: str) -> str:
+        """A step's name in timings.json: ``encode/<row>/corpus`` for XQuAD-R (as before MLQA-R existed), the
+        benchmark's name after the stage for another (``encode/mlqa-r/<row>/corpus``)."""
+        return "/".join([stage, *([] if self.train else [self.name]), *parts])
+
 
 class Recipe:
     def __init__(self, args):
         self.args = args
         self.out = args.out
-        self.data = os.path.join(self.out, "data")  # XQuAD-R's, with the training set
         self.benchmarks = [Benchmark("xquad-r", self.out, args.data_dir, list(args.langs), args.split, True)]
         if args.mlqa_r is not None:
             self.benchmarks.append(Benchmark("mlqa-r", os.path.join(self.out, "mlqa-r"), args.mlqa_r,
@@ -282,7 +295,7 @@ class Recipe:
             os.replace(tmp, bench.data)
         finally:  # a failed build (a full disk, say) leaves no half-written copy behind
             shutil.rmtree(tmp, ignore_errors=True)
-        self.timed("build" if bench.train else f"build/{bench.name}", time.time() - t)
+        self.timed(bench.step("build"), time.time() - t)
 
     def _write_encode_inputs(self, data, langs):
         """All candidates in one file, all distinct query texts in another, so each model needs two encode runs.
@@ -327,7 +340,7 @@ class Recipe:
         shutil.rmtree(tmp, ignore_errors=True)
         self.log(f"train {objective}, seed {seed}")
         t = time.time()
-        train_dir = os.path.join(self.data, "train")
+        train_dir = os.path.join(self.benchmarks[0].data, "train")  # XQuAD-R's build holds the training set
         _run("mpcl_tevatron.driver.train", "--model_name_or_path", self.base_model(a.model), "--output_dir", tmp,
              *self.steps.train_flags(train_dir, os.path.join(train_dir, "train.jsonl"), a.train_n_passages,
                                      a.q_max_len, a.p_max_len),
@@ -361,8 +374,7 @@ class Recipe:
                  *self.steps.precision_flags(a.precision, "encode"))
             os.replace(final + ".partial", final)
             n = sum(1 for _ in open(os.path.join(bench.data, src), encoding="utf-8"))
-            step = f"encode/{row}/{kind}" if bench.train else f"encode/{bench.name}/{row}/{kind}"
-            self.timed(step, time.time() - t, texts=n)
+            self.timed(bench.step("encode", row, kind), time.time() - t, texts=n)
 
     def tasks(self, bench: Benchmark) -> List[Task]:
         return xmrc_tasks(bench.data, bench.langs, self.args.pivot)
@@ -401,8 +413,7 @@ class Recipe:
         self._write_clean_runs(bench, row, runs)  # first: the .pkl is the mark that the whole step is done
         with atomic_open(final, "wb") as f:
             pickle.dump(runs, f, protocol=pickle.HIGHEST_PROTOCOL)
-        self.timed(f"search/{row}" if bench.train else f"search/{bench.name}/{row}", time.time() - t,
-                   queries=n_queries)
+        self.timed(bench.step("search", row), time.time() - t, queries=n_queries)
 
     def _write_clean_runs(self, bench: Benchmark, row, runs):
         """The clean query sets' rankings also as Tevatron text runs (qid, docid, score), for other tools."""
@@ -451,7 +462,7 @@ class Recipe:
                                                                                                "settings.json")))
             report = write_report(bench.root, list(seeds), self.tasks(bench), a.severities, reference="infonce"
                                   if "infonce" in seeds else ZERO_SHOT, correction=a.correction, seeds=seeds)
-            self.timed("score" if bench.train else f"score/{bench.name}", time.time() - t, runs=report["n_runs"])
+            self.timed(bench.step("score"), time.time() - t, runs=report["n_runs"])
             self.log(f"report: {os.path.join(bench.root, 'report.md')}")
 
 
