@@ -5,8 +5,8 @@
 For every design of ``statistics.COVERAGE_DESIGNS`` (seeds, typo'd copies, paired / zero-shot / unpaired
 control) and every regime of ``statistics.COVERAGE_REGIMES`` (where the variance comes from: seeds, questions,
 both, typo'd copies, or discrete reciprocal-rank flips), it draws differences whose true mean is 0 and counts
-how often ``statistics.difference_interval`` holds 0. Prints a markdown table (README shows it); ``--json``
-writes the figures, which ``tests/test_interval_coverage.py`` recomputes and checks (each at least 93%).
+how often ``statistics.difference_interval`` holds 0. Prints a markdown table (the report page shows the
+committed one); ``--json`` writes the figures, which ``tests/test_interval_coverage.py`` recomputes and checks (each at least 93%).
 Seeded: a rerun prints the same table. About 20 s on 2 cores.
 """
 
@@ -16,15 +16,7 @@ import argparse
 import json
 import sys
 
-from mpcl_tevatron.xmrc.analysis.statistics import COVERAGE_QUESTIONS, COVERAGE_REGIMES, coverage_table
-
-
-def markdown(table: dict, n_simulations: int) -> str:
-    regimes = list(COVERAGE_REGIMES)
-    lines = [f"Coverage of the nominal 95% interval, {n_simulations} simulations a cell, {COVERAGE_QUESTIONS} "
-             f"questions", "", "| design | " + " | ".join(regimes) + " |", "|---|" + "---|" * len(regimes)]
-    lines += [f"| {design} | " + " | ".join(f"{row[r]:.1%}" for r in regimes) + " |" for design, row in table.items()]
-    return "\n".join(lines)
+from mpcl_tevatron.xmrc.analysis.statistics import COVERAGE_QUESTIONS, coverage_markdown, coverage_table
 
 
 def main(argv=None) -> int:
@@ -33,7 +25,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None, help="also write {design: {regime: coverage}} here")
     a = p.parse_args(argv)
     table = coverage_table(a.simulations)
-    print(markdown(table, a.simulations))
+    print(coverage_markdown(table, a.simulations))
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump({"simulations": a.simulations, "questions": COVERAGE_QUESTIONS, "coverage": table}, f, indent=1)

@@ -44,6 +44,7 @@ class EncoderConfig:
         return NORMALIZED_TEMPERATURE if self.normalize else 1.0
 
     def save(self, directory: str) -> None:
+        """Write the settings as ``mpcl_config.json`` into the model folder ``path``."""
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, CONFIG_NAME), "w") as f:
             json.dump(asdict(self), f, indent=2)
@@ -100,6 +101,8 @@ class EncoderConfig:
         return out
 
     def pool(self, hidden: Tensor, attention_mask: Tensor) -> Tensor:
+        """One vector per text from the token states: the configured pooling over the unmasked tokens, L2-normalised
+        when ``normalize``."""
         if self.pooling == "cls":
             reps = hidden[:, 0]
         elif self.pooling == "mean":

@@ -123,6 +123,7 @@ class PassageIds:
             mask_false_negatives=mask_false_negatives)
 
     def to(self, device) -> "PassageIds":
+        """The same ids with the tensors on ``device``."""
         return PassageIds(self.passage_ids.to(device), self.positive_slots.to(device),
                           self.query_positive_ids.to(device), self.mask_false_negatives)
 

@@ -1,8 +1,9 @@
-"""README's figures against the records committed beside them: each table README prints from a recorded run
-is rebuilt from that run's records alone (``Results.from_records``) and must match README character for
-character. A README figure that drifts from its records fails here."""
+"""README against what it stands for: its quickstart table is rebuilt from that run's records alone
+(``Results.from_records``) and must match character for character; its examples are excerpts of blocks the
+tests run; its links resolve; and every records file under docs/ rebuilds the report beside it."""
 
 import os
+import re
 
 import pytest
 
@@ -10,7 +11,7 @@ from mpcl_tevatron.xmrc.analysis.records import Records
 from mpcl_tevatron.xmrc.analysis.report import json_data, xx_table
 from mpcl_tevatron.xmrc.analysis.results import Results
 
-from .conftest import ROOT, needs_mlqa, needs_xquad
+from .conftest import ROOT
 
 README = os.path.join(ROOT, "README.md")
 
@@ -47,21 +48,16 @@ def test_a_changed_figure_fails(monkeypatch):
         assert readme_block(table.splitlines()[0]) == table
 
 
-@pytest.mark.parametrize("folder", [("lareqa",), ("lareqa", "mlqa-r")], ids=["xquad-r", "mlqa-r"])
-def test_the_lareqa_tables_are_their_records(folder):
-    """README's LAReQA-setting tables (zero-shot e5, X->pool, clean: XQuAD-R and MLQA-R), figure and interval."""
-    from mpcl_tevatron.xmrc.analysis.records import Records
+def test_readmes_answer_is_the_dev_base_points_records():
+    """README's three dev-split differences, figure and interval, from docs/scale/base's records."""
+    from mpcl_tevatron.recipes import scale
 
-    results = Results.from_records(Records.load(os.path.join(ROOT, "docs", *folder, "records.npz")))
-    readme = open(README, encoding="utf-8").read()
-    labels = {"map@20": "mAP@20 (LAReQA's measure, XTREME's depth)", "mrr@10": "MRR@10 (first relevant, any language)",
-              "recall@100": "Recall@100"}
-    for metric, label in labels.items():
-        mean, low, high = results.language_mean_interval("zero-shot", "X->pool", "clean", metric)
-        assert f"| {label} | {mean:.3f} [{low:.3f}, {high:.3f}] |" in readme, metric
-    per_language = ", ".join(f"{x} {results.mean('zero-shot', results.task('X->pool', x), 'clean', 'map@20'):.3f}"
-                             for x in results.langs)
-    assert f"mAP@20 per language: {per_language}." in " ".join(readme.split())
+    data = scale.tables(scale.finished_points(os.path.join(ROOT, "docs", "scale")))
+    base = next(c for c in data["curve"] if c["point"] == "base")["differences"]
+    readme = " ".join(open(README, encoding="utf-8").read().split())
+    for key in ("X->X MRR@10 | clean", "X->X MRR@10 | r50", "X->pool mAP@20 | r50"):
+        entry = base[key]
+        assert f"{entry['diff']:+.4f} [{entry['low']:+.4f}, {entry['high']:+.4f}]" in readme, key
 
 
 def committed_records():
@@ -81,38 +77,46 @@ def test_committed_records_rebuild_their_report_exactly(folder, tmp_path, capsys
             assert (tmp_path / "rebuilt" / name).read_text(encoding="utf-8") == committed.read(), name
 
 
-def readme_commands(prefix: str):
-    """README's indented commands that start with ``prefix`` (backslash continuations joined), as argv."""
-    import shlex
-
-    text = open(README, encoding="utf-8").read().replace("\\\n", " ")
-    for line in text.splitlines():
-        if line.startswith("    " + prefix):
-            yield shlex.split(line.strip().split("#")[0])[len(shlex.split(prefix)):]
+def readme_blocks():
+    """(language, code) of README's fenced blocks."""
+    text = open(README, encoding="utf-8").read()
+    return re.findall(r"```(bash|python)\n(.*?)```", text, re.S)
 
 
-@needs_xquad
-@needs_mlqa
-def test_readmes_recipe_commands_parse_and_pass_the_recipes_checks(monkeypatch):
-    """Every `python -m mpcl_tevatron.driver.xmrc ...` line of README (the answer run's among them, which no
-    test runs in full) is accepted as written, from the project's root."""
-    from mpcl_tevatron.recipes.xmrc import check_args, parse_args
-
-    monkeypatch.chdir(ROOT)
-    commands = list(readme_commands("python -m mpcl_tevatron.driver.xmrc"))
-    assert any("--seeds_for" in argv for argv in commands) and any("--mlqa_r" in argv for argv in commands)
-    for argv in commands:
-        assert check_args(parse_args(argv)) is None, argv
+def test_readme_is_short_and_its_links_resolve():
+    """At most about 150 lines, and every relative link names a file of the checkout."""
+    text = open(README, encoding="utf-8").read()
+    assert len(text.splitlines()) <= 150
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    assert len(local) >= 10
+    missing = [link for link in local if not os.path.exists(os.path.join(ROOT, link.split("#")[0]))]
+    assert not missing
 
 
-def test_the_coverage_benchmark_prints_readmes_table_format(tmp_path):
+def test_readmes_examples_are_excerpts_of_blocks_the_tests_run():
+    """Each README example is a run of consecutive lines of one block in a documentation page that
+    tests/test_docs.py runs (or, for the docs command, installs nothing it does not test)."""
+    from .test_docs import PAGES, blocks
+
+    run_blocks = [code for page in PAGES for mark, _, _, code in blocks(page) if mark is None]
+    examples = [code for _, code in readme_blocks() if "sphinx-autobuild" not in code]
+    assert len(examples) >= 4
+    for code in examples:
+        assert any(code in block for block in run_blocks), code
+
+
+def test_the_coverage_benchmark_prints_what_its_json_records(tmp_path):
+    """The benchmark's table (the docs' format) and its --json figures are the same simulation."""
     import json
     import subprocess
     import sys
 
+    from mpcl_tevatron.xmrc.analysis.statistics import coverage_markdown
+
     out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "interval_coverage.py"), "--simulations",
                           "20", "--json", str(tmp_path / "c.json")], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[2] == "| design | seed dominates | question dominates | in between | copies matter | discrete |"
-    assert out.splitlines()[2] in open(README, encoding="utf-8").read()
     recorded = json.load(open(tmp_path / "c.json"))
     assert recorded["simulations"] == 20 and len(recorded["coverage"]) == 4
+    assert out.rstrip("\n") == coverage_markdown(recorded["coverage"], 20)

@@ -47,8 +47,7 @@ def test_a_flag_the_points_set_is_refused(tmp_path, capsys, flag):
 def test_scale_runs_its_points_and_its_tables_come_from_their_records(tmp_path, tiny_model_dir, monkeypatch, capsys):
     """Two points on a tiny model: the curve's differences are each point's primary comparison, the
     ablation's are each form minus eq4 over language means, and --from rebuilds the same tables."""
-    monkeypatch.setattr(scale, "POINTS", {"base": ("2 steps", ["--max_steps", "2"]),
-                                          "steps240": ("4 steps", ["--max_steps", "4"])})
+    monkeypatch.setattr(scale, "POINTS", {"base": ["--max_steps", "2"], "steps240": ["--max_steps", "4"]})
     out = tmp_path / "scale"
     assert scale.main(["--out", str(out), "--seeds", "1", "--data_dir", SHARED, "--model", str(tiny_model_dir),
                        "--langs", "en", "de", "--batch_size", "4", "--q_max_len", "16",

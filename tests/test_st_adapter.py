@@ -257,3 +257,36 @@ def test_similarity_fct_is_the_score_on_embeddings_of_any_norm(minilm, name):
     ours = loss.compute_loss_from_embeddings([anchor, positive], [None])
     expected = F.cross_entropy(4.0 * similarity_fct(anchor, positive), torch.arange(3))
     assert float(ours) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_training_that_ends_at_step_0_warns(tmp_path, minilm):
+    """no_duplicates with rows that all share a positive leaves no full batch of 2 (drop_last): the trainer
+    "finishes" at step 0,
+    and the callback says why; one batch of real steps says nothing."""
+    import warnings
+
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+
+    rows = [{"anchor": f"question {i}", "positive": "the one shared sentence", "negative_1": f"other {i}"}
+            for i in range(4)]
+
+    def train(sampler):
+        collator = TypoDataCollator(preprocess_fn=minilm.preprocess, typo_variants=1)
+        args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), num_train_epochs=1,
+                                                    per_device_train_batch_size=2, batch_sampler=sampler,
+                                                    report_to="none", save_strategy="no", use_cpu=True,
+                                                    learning_rate=0.0, dataloader_drop_last=True)
+        trainer = SentenceTransformerTrainer(model=minilm, args=args, train_dataset=Dataset.from_list(rows),
+                                             loss=TypoRobustLoss(minilm, "mp_infonce", typo_variants=1),
+                                             data_collator=collator, callbacks=[TypoEpochCallback(collator)])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer.train()
+        return trainer.state.global_step, [str(w.message) for w in caught if "step 0" in str(w.message)]
+
+    steps, said = train(BatchSamplers.NO_DUPLICATES)
+    assert steps == 0 and len(said) == 1 and "NO_DUPLICATES" in said[0]
+    steps, said = train(BatchSamplers.BATCH_SAMPLER)
+    assert steps == 2 and not said

@@ -13,7 +13,9 @@ class TypoObjective(nn.Module):
     """An objective called as ``loss(q_reps, p_reps, typo_q_reps, passage_labels=None)`` returning a scalar
     (or, as the upstream series' driver calls it, with ``passage_mask=`` in place of ``passage_labels``).
 
-    Inputs (representations of the whole, possibly cross-device, batch):
+    The inputs are representations of the whole, possibly cross-device, batch.
+
+    Args:
         q_reps: [B, d] clean queries.
         p_reps: [B * n_passages, d] passages, each query's group contiguous with its positive first
             (Tevatron's layout).
@@ -54,6 +56,7 @@ class TypoObjective(nn.Module):
         return value
 
     def extra_repr(self) -> str:
+        """The hyperparameters the objective holds, as ``repr`` shows them (the train driver logs it)."""
         names = [n for n in ("n_passages", "gamma", "beta", "sigma", "temperature", "form") if hasattr(self, n)]
         return ", ".join(f"{n}={getattr(self, n)}" for n in names)
 

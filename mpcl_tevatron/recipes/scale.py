@@ -4,7 +4,7 @@ loss's form? A dev-split curve of ``mp_infonce`` minus ``infonce``, and an ablat
 Each point is one resumable XMRC recipe run (``recipes/xmrc.py``) under ``<out>/<point>``, on the **dev**
 articles of XQuAD-R (20-23, every language; the test articles are never read), with ``infonce`` and
 ``mp_infonce`` trained once per seed. One setting changes at a time from the recipe's defaults, so that each
-point's difference from ``base`` is that setting's:
+point's difference from ``base`` is that setting's::
 
   base        K = 4 typo'd variants, 60 steps, word embeddings frozen (the recipe's defaults); it also trains
               mp_infonce in every other form (supcon_out, log_sum, sample_one): the form ablation
@@ -12,9 +12,11 @@ point's difference from ``base`` is that setting's:
   k40         K = 40 typo'd variants per query (the paper's)
   embeddings  the word-embedding table trained too
 
-Why these and not a grid: on 2 cores with native bf16, a model at the base point costs about 2.5 min to train
-and 1 to encode, at K = 40 about 10 to train, at 240 steps about 10, with trained embeddings about 4; one
-factor at a time with 3 seeds is about 33 models and 4 hours, a full 2x2x2 grid would be twice that.
+Why these and not a grid: estimated before the run from the base point's rates on 2 cores with native bf16
+(about 2.5 s a training step at K = 4, a minute to encode a model's dev texts), a model costs about 3.5 min at
+the base point, 11 at K = 40 (a step's queries grow from 5 to 41 per question), 11 at 240 steps and about 5
+with trained embeddings; one factor at a time with 3 seeds is 33 models and about 4 hours, a full 2x2x2 grid
+twice that. Each point's timings.json records what it took.
 
 Each point is scored on clean queries and two typo'd copies at w1 and r50 (copies are a random sample in the
 intervals). ``--from <folder>`` (a folder of finished points, e.g. ``docs/scale``) only writes the tables:
@@ -37,12 +39,13 @@ from ..losses.functional import MULTI_POSITIVE_FORMS
 from ..xmrc.analysis.records import RECORDS, Records
 from ..xmrc.analysis.results import MEAN_FAMILIES, PRIMARY, PRIMARY_FAMILIES, Results
 
-#: point -> (what it changes, the recipe flags that change it)
-POINTS: Dict[str, tuple] = {
-    "base": ("K = 4, 60 steps, embeddings frozen (the recipe's defaults)", []),
-    "steps240": ("240 steps", ["--max_steps", "240"]),
-    "k40": ("K = 40", ["--typo_variants", "40"]),
-    "embeddings": ("word embeddings trained", ["--train_word_embeddings"]),
+#: point -> the recipe flags that change it from the recipe's defaults (the tables read each point's setting
+#: from its recorded settings.json)
+POINTS: Dict[str, List[str]] = {
+    "base": [],
+    "steps240": ["--max_steps", "240"],
+    "k40": ["--typo_variants", "40"],
+    "embeddings": ["--train_word_embeddings"],
 }
 #: the form ablation's rows, trained at the base point beside mp_infonce (eq4)
 FORM_ROWS = [f"mp_infonce:form={form}" for form in MULTI_POSITIVE_FORMS if form != "eq4"]
@@ -60,7 +63,7 @@ def point_flags(point: str, out: str, seeds: List[int], forms: bool, recipe_flag
     """The recipe's arguments for one point."""
     objectives = list(PRIMARY[::-1]) + (FORM_ROWS if forms and point == "base" else [])
     return ["--out", os.path.join(out, point), *EVALUATION, "--objectives", *objectives,
-            "--seeds", *map(str, seeds), *POINTS[point][1], *recipe_flags]
+            "--seeds", *map(str, seeds), *POINTS[point], *recipe_flags]
 
 
 def finished_points(folder: str) -> Dict[str, Results]:
@@ -111,6 +114,7 @@ def _primary_keys(r: Results) -> List[str]:
 
 
 def markdown(data: dict) -> str:
+    """``tables``' data as the markdown of ``scale.md``: the curve, every row's figures, the form ablation."""
     row, control = PRIMARY
     lines = ["# Does the answer depend on scale or on the loss's form? (XQuAD-R dev articles 20-23)", ""]
     if data["curve"]:
@@ -191,9 +195,10 @@ def write_tables(points_folder: str, out: str) -> str:
     return text
 
 
-@command
-def main(argv: Optional[List[str]] = None) -> int:
-    from .xmrc import Recipe, parse_args as recipe_args
+def parse_args(argv: Optional[List[str]] = None):
+    """The command's arguments, and with them (unless ``--from``) every point's recipe arguments, each checked
+    by the recipe before the first point trains: (args, [recipe args per point])."""
+    from .xmrc import parse_args as recipe_args
 
     p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.recipes.scale", description=__doc__,
                                                 formatter_class=argparse.RawDescriptionHelpFormatter))
@@ -210,15 +215,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     if owned:
         p.error(f"{owned[0]} is set by the points; each point sets it (see --help)")
     if args.points_folder is not None:
+        return args, []
+    return args, [recipe_args(point_flags(point, args.out, args.seeds, args.forms, recipe_flags))
+                  for point in args.points]
+
+
+@command
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m mpcl_tevatron.recipes.scale``: run the points (resuming), or only write the tables (``--from``)."""
+    from .xmrc import Recipe
+
+    args, checked = parse_args(argv)
+    if args.points_folder is not None:
         if not os.path.isdir(args.points_folder):
             raise InputError(f"--from {args.points_folder}: no such folder")
         with output_lock(args.out):
             claim_folder(args.out, SCALE_FILES, "the scale curve's")
             print(write_tables(args.points_folder, args.out))
         return 0
-    # every point's settings are checked before the first one trains
-    checked = [recipe_args(point_flags(point, args.out, args.seeds, args.forms, recipe_flags))
-               for point in args.points]
     with output_lock(args.out):
         claim_folder(args.out, SCALE_FILES, "the scale curve's")
         for point, recipe in zip(args.points, checked):
@@ -228,7 +242,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             write_tables(args.out, args.out)
     print(open(os.path.join(args.out, "scale.md"), encoding="utf-8").read())
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

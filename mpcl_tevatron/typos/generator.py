@@ -54,6 +54,7 @@ class TypoStats:
     short: int = 0
 
     def as_dict(self) -> Dict[str, int]:
+        """The counts as a plain dict (for a build's manifest)."""
         return {"queries": self.queries, "unchanged": self.unchanged, "short": self.short}
 
 
@@ -86,6 +87,8 @@ def _warn_fallback(lang: str) -> None:
 
 
 def stable_seed(*parts) -> int:
+    """A seed from a hash of ``parts``: the same in any process, worker order or machine (Python's ``hash`` is salted
+    per process)."""
     digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -40,6 +41,8 @@ class TypoDataCollator(SentenceTransformerDataCollator):
                                           types=self.typo_types)
 
     def anchor(self, row: Dict[str, Any]) -> str:
+        """The column whose text gets typo'd variants: ``anchor_column`` when given, else the row's first text
+        column."""
         if self.anchor_column is not None:
             return self.anchor_column
         return next(c for c in row if c not in ("dataset_name", *self.valid_label_columns))
@@ -62,10 +65,23 @@ class TypoEpochCallback(TrainerCallback):
     """Hands the trainer's epoch to a ``TypoDataCollator`` as each epoch begins, so that each epoch draws new
     variants: ``SentenceTransformerTrainer(..., data_collator=collator, callbacks=[TypoEpochCallback(collator)])``.
     Dataloader workers (``dataloader_num_workers > 0``) are made when an epoch's iteration starts, after this
-    callback, and copy the collator then; with ``dataloader_persistent_workers`` they keep the first epoch's."""
+    callback, and copy the collator then; with ``dataloader_persistent_workers`` they keep the first epoch's.
+
+    It also warns when training ends at step 0: sentence-transformers' ``no_duplicates`` batch sampler drops
+    every batch that would hold one text twice, and multi-positive rows, whose positives and negatives are
+    often sentences of one paragraph, can leave it no batch at all; the trainer then "finishes" silently."""
 
     def __init__(self, collator: TypoDataCollator):
         self.collator = collator
 
     def on_epoch_begin(self, args, state, control, **kwargs):
+        """Hand the trainer's epoch to the collator, so that each epoch draws new variants."""
         self.collator.epoch = int(state.epoch or 0)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        """Warn when training ended without a step (the batch sampler yielded no batch)."""
+        if state.global_step == 0:
+            warnings.warn("training ended at step 0: the batch sampler yielded no batch. With "
+                          "batch_sampler=BatchSamplers.NO_DUPLICATES, rows that share texts (multi-positive rows "
+                          "often do) can leave no batch without a repeated text; use BatchSamplers.BATCH_SAMPLER "
+                          "or a smaller batch", RuntimeWarning, stacklevel=2)

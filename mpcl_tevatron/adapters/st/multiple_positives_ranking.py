@@ -49,5 +49,6 @@ class MultiplePositivesRankingLoss(TypoRobustLoss):
                          similarity_fct=similarity_fct, mask_false_negatives=mask_false_negatives)
 
     def get_config_dict(self) -> Dict[str, Any]:
+        """The loss's settings, as sentence-transformers records them in a model card."""
         return {"positives": self.positives, "scale": self.scale, "similarity_fct": self.similarity_fct.__name__,
                 "mask_false_negatives": self.mask_false_negatives}

@@ -117,12 +117,15 @@ class TypoRobustLoss(nn.Module):
         self.objective(positives + 1)  # an unknown name or hyperparameter fails here, not at the first step
 
     def objective(self, group_size: int) -> nn.Module:
+        """The registry's objective for groups of ``group_size`` candidates per anchor (built once per size)."""
         if group_size not in self._objectives:
             self._objectives[group_size] = get_loss(self.objective_name, n_passages=group_size,
                                                     **self._objective_kwargs)
         return self._objectives[group_size]
 
     def forward(self, sentence_features: Iterable[Dict[str, Tensor]], labels: Optional[Tensor] = None) -> Tensor:
+        """The objective on one batch: the columns' embeddings, the anchor's positives and masked candidates, the
+        typo'd anchors."""
         features = list(sentence_features)
         group_size = len(features) - 1 - self.typo_variants
         if group_size < self.positives:
@@ -150,6 +153,7 @@ class TypoRobustLoss(nn.Module):
         return objective(anchor, candidates, typo_reps, passage_labels=ids.to(anchor.device).labels())
 
     def get_config_dict(self) -> Dict[str, Any]:
+        """The loss's settings and the objective's hyperparameters, as sentence-transformers records them."""
         return {"objective": self.objective_name, "typo_variants": self.typo_variants,
                 "positives": self.positives, "scale": self.scale, "similarity_fct": self.similarity_fct.__name__,
                 "mask_false_negatives": self.mask_false_negatives, **self.hyperparameters}

@@ -88,6 +88,7 @@ class Records:
         return [Task(t["query"], t["target"], tuple(t["searched"]), t["qrels"]) for t in self.meta["tasks"]]
 
     def questions(self, task: str) -> List[str]:
+        """The question ids of ``task``, in the order of its score arrays."""
         return next(t["questions"] for t in self.meta["tasks"] if t["name"] == task)
 
     def sets(self, condition: str) -> List[str]:
@@ -95,6 +96,7 @@ class Records:
         return self.meta["sets"][condition]
 
     def keys(self) -> List[str]:
+        """Every ``run|task|set`` key the records hold."""
         return [f"{run}|{t['name']}|{name}" for runs in self.meta["seeds"].values() for run in runs
                 for t in self.meta["tasks"] for names in self.meta["sets"].values() for name in names]
 

@@ -35,7 +35,7 @@ class TableSpec(NamedTuple):
 
 def table_specs(results: Results) -> List[TableSpec]:
     """The per-language tables, for markdown and LaTeX alike. X->pivot and pivot->X leave out pivot->pivot,
-    which is X->X's (README's tables agree)."""
+    which is X->X's (the report page's tables agree)."""
     main = results.severities[0] if results.severities else None
     pairs = [("clean", "clean")] + ([(f"typo {main}", main)] if main else [])
     specs = [TableSpec("X->X MRR@10, clean and typo'd (main table)", "mrr@10", "X->X", results.langs, pairs),
@@ -78,6 +78,7 @@ def _gap(value: float) -> str:
 
 
 def markdown(results: Results) -> str:
+    """The whole report as markdown: the primary comparison first, then every table."""
     r = results
     many_seeds = any(len(runs) > 1 for runs in r.seeds.values())
     seed_note = (" Figures are means over each row's training seeds (±: sample sd of the per-seed means); "
@@ -351,12 +352,32 @@ def xx_table(report: dict, severity: str = None) -> str:
     return "\n".join(lines)
 
 
+#: the pool summary's measures and how its table names them
+POOL_MEASURES = {"map@20": "mAP@20 (LAReQA's measure, XTREME's depth)",
+                 "mrr@10": "MRR@10 (first relevant, any language)", "recall@100": "Recall@100"}
+
+
+def pool_summary(results: Results, dataset: str, row: str = "zero-shot", published: str = "") -> str:
+    """One row's X->pool figures on clean queries, mean over languages with its 95% interval
+    (``Results.language_mean_interval``), as a markdown table, then its mAP@20 per language: LAReQA's
+    setting. ``published`` fills the first measure's last column (the figures a paper reports)."""
+    lines = [f"| {dataset} X->pool, clean, mean over {len(results.langs)} languages [95% interval] | {row} | "
+             "published (mAP) |", "|---|---|---|"]
+    for i, (metric, label) in enumerate(POOL_MEASURES.items()):
+        mean, low, high = results.language_mean_interval(row, "X->pool", "clean", metric)
+        lines.append(f"| {label} | {mean:.3f} [{low:.3f}, {high:.3f}] | {published if i == 0 else ''} |")
+    per_language = ", ".join(f"{x} {results.mean(row, results.task('X->pool', x), 'clean', 'map@20'):.3f}"
+                             for x in results.langs)
+    return "\n".join(lines + ["", f"mAP@20 per language: {per_language}."])
+
+
 #: what ``--from`` writes into its --out folder (and may replace there)
 REPORT_FILES = ("report.md", "report.tex", "report.json", "report_xx.png", "report_gap.png", "report_diff.png")
 
 
 @command
 def main(argv=None) -> int:
+    """``python -m mpcl_tevatron.xmrc.analysis.report``: print a run's table, or rebuild a report from records."""
     import argparse
 
     from ...cli import claim_folder, output_lock

@@ -246,10 +246,13 @@ class Results:
                                    self.per_seed[control][task][condition][metric])
 
     def language_mean(self, row: str, kind: str, condition: str, metric: str, langs=None) -> float:
+        """The mean over languages (``langs``, default all) of ``row``'s figure on ``kind``'s task of each."""
         tasks = [self.task(kind, x) for x in (self.langs if langs is None else langs)]
         return float(np.mean([self.mean(row, t, condition, metric) for t in tasks if t is not None]))
 
     def mark(self, row: str, task: str, condition: str, metric: str) -> str:
+        """▲, ▼ or nothing: ``row`` against the reference on one task, condition and metric (both tests, corrected,
+        the sign in every seed)."""
         return self.marks.get((row, task, condition, metric), ("",))[0]
 
     def difference(self, row: str, task: str, condition: str, metric: str, control: Optional[str] = None) -> float:

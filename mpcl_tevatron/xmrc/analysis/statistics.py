@@ -72,8 +72,8 @@ def crossed_variance(d: np.ndarray) -> Tuple[float, float]:
 
     The method of moments of the crossed ANOVA. With N cells and MS_A the mean square of effect A (a main
     effect or an interaction of the axes in A), component B's share of Var(mean) is
-    sum over A containing B of (-1)^(|A|-|B|) MS_A / N; all shares together give the unbiased
-    sum over A of (-1)^(|A|+1) MS_A / N (two axes: (MS_seeds + MS_questions - MS_residual) / N). A share
+    ``sum over A containing B of (-1)^(|A|-|B|) MS_A / N``; all shares together give the unbiased
+    ``sum over A of (-1)^(|A|+1) MS_A / N`` (two axes: (MS_seeds + MS_questions - MS_residual) / N). A share
     estimated below 0 is set to 0 (the usual rule for a negative variance component: without it, the noise
     of a main effect with few degrees of freedom, the copies' 2, drives the degrees of freedom of the whole
     down to about 1 when that effect is nil). Satterthwaite's degrees of freedom are those of the resulting
@@ -213,7 +213,7 @@ def interval_coverage(seeds: int, copies: int, questions: int, regime: dict, n_s
     return hits / n_simulations
 
 
-#: The answer run's design (README, "The answer run"): 10 seeds of infonce and mp_infonce, 5 of dual_infonce,
+#: The answer run's design (docs/report.md, "The answer run"): 10 seeds of infonce and mp_infonce, 5 of dual_infonce,
 #: 3 typo'd copies per severity, about 600 questions per language (XQuAD-R's test articles). Each entry:
 #: (seeds, copies, control seeds: None paired, 1 zero-shot, else unpaired). Clean queries have one "copy"
 #: and no copy terms.
@@ -238,3 +238,12 @@ def coverage_table(n_simulations: int = 1000, seed: int = 0) -> dict:
             out[design][name] = interval_coverage(seeds, copies, COVERAGE_QUESTIONS, regime, n_simulations,
                                                   seed=seed + 100 * d + r, control_seeds=control)
     return out
+
+
+def coverage_markdown(table: dict, n_simulations: int) -> str:
+    """``coverage_table``'s figures as a markdown table, a design a row and a regime a column."""
+    regimes = list(COVERAGE_REGIMES)
+    lines = [f"Coverage of the nominal 95% interval, {n_simulations} simulations a cell, {COVERAGE_QUESTIONS} "
+             f"questions", "", "| design | " + " | ".join(regimes) + " |", "|---|" + "---|" * len(regimes)]
+    lines += [f"| {design} | " + " | ".join(f"{row[r]:.1%}" for r in regimes) + " |" for design, row in table.items()]
+    return "\n".join(lines)

@@ -250,6 +250,7 @@ def install(staging: str, out: str, old: set) -> None:
 
 @command
 def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m mpcl_tevatron.xmrc.data.build``: the command line of ``build``."""
     p = one_line_errors(argparse.ArgumentParser(prog="python -m mpcl_tevatron.xmrc.data.build", description=__doc__,
                                                 formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("--data_dir", required=True, help="folder of <lang>.json SQuAD-format files (XQuAD-R)")

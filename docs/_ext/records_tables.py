@@ -1,0 +1,55 @@
+"""A Sphinx extension: the report page's tables, generated from the records committed under ``docs/`` when the
+site builds (into ``docs/_generated/``, which the pages include), so that no figure there is typed by hand."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from mpcl_tevatron.recipes import scale
+from mpcl_tevatron.xmrc.analysis.records import RECORDS, Records
+from mpcl_tevatron.xmrc.analysis.report import json_data, pool_summary, xx_table
+from mpcl_tevatron.xmrc.analysis.results import Results
+from mpcl_tevatron.xmrc.analysis.statistics import coverage_markdown
+
+#: LAReQA's published mBERT baselines, mAP (Roy et al., EMNLP 2020; as ../shared/data/README.md quotes them)
+LAREQA_PUBLISHED = {"XQuAD-R": "En-En 0.29, X-X 0.23, X-X-mono 0.52, X-Y 0.66",
+                    "MLQA-R": "En-En 0.36, X-X 0.26, X-X-mono 0.49, X-Y 0.49"}
+
+
+def _results(*folder: str) -> Results:
+    return Results.from_records(Records.load(os.path.join(*folder, RECORDS)))
+
+
+def generated_pages(docs: str) -> dict:
+    """{file name: markdown} of every generated table, from the records under ``docs``."""
+    pages = {"quickstart.md": "```text\n" + xx_table(json_data(_results(docs, "quickstart"))) + "\n```\n",
+             "lareqa_xquad.md": pool_summary(_results(docs, "lareqa"), "XQuAD-R",
+                                             published=LAREQA_PUBLISHED["XQuAD-R"]) + "\n",
+             "lareqa_mlqa.md": pool_summary(_results(docs, "lareqa", "mlqa-r"), "MLQA-R",
+                                            published=LAREQA_PUBLISHED["MLQA-R"]) + "\n"}
+    with open(os.path.join(docs, "interval_coverage.json"), encoding="utf-8") as f:
+        coverage = json.load(f)
+    pages["coverage.md"] = coverage_markdown(coverage["coverage"], coverage["simulations"]) + "\n"
+    points = scale.finished_points(os.path.join(docs, "scale"))
+    pages["scale.md"] = "No point of the curve is recorded yet.\n"
+    if points:  # scale.md's tables without its title, and the plot `--from` drew beside them
+        pages["scale.md"] = (scale.markdown(scale.tables(points)).split("\n", 2)[2]
+                             + "\n![the difference against the training setting](/scale/scale.png)\n")
+    return pages
+
+
+def write_generated(app) -> None:
+    out = os.path.join(app.srcdir, "_generated")
+    os.makedirs(out, exist_ok=True)
+    for name, text in generated_pages(str(app.srcdir)).items():
+        path = os.path.join(out, name)
+        old = open(path, encoding="utf-8").read() if os.path.isfile(path) else None
+        if old != text:  # unchanged files keep their time stamps: Sphinx rebuilds only what changed
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+
+
+def setup(app):
+    app.connect("builder-inited", write_generated)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
