@@ -1,4 +1,4 @@
-"""Coverage of the report's 95% interval, by simulation at the answer run's design.
+"""Coverage of the report's 95% interval, by simulation at the answer run's design and the scale curve's.
 
     python benchmarks/interval_coverage.py [--simulations 1000] [--json docs/interval_coverage.json]
 
@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from mpcl_tevatron.xmrc.analysis.statistics import COVERAGE_QUESTIONS, coverage_markdown, coverage_table
+from mpcl_tevatron.xmrc.analysis.statistics import COVERAGE_DESIGNS, coverage_markdown, coverage_table
 
 
 def main(argv=None) -> int:
@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     print(coverage_markdown(table, a.simulations))
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
-            json.dump({"simulations": a.simulations, "questions": COVERAGE_QUESTIONS, "coverage": table}, f, indent=1)
+            json.dump({"simulations": a.simulations, "designs": COVERAGE_DESIGNS, "coverage": table}, f, indent=1)
     return 0
 
 

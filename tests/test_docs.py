@@ -32,8 +32,8 @@ PAGES = sorted(os.path.relpath(os.path.join(folder, name), DOCS)
                for folder, _, names in os.walk(DOCS) if "_build" not in folder and "_generated" not in folder
                for name in names if name.endswith(".md")
                and os.path.relpath(folder, DOCS).split(os.sep)[0] in (".", "guides"))
-FENCE = re.compile(r"(?:<!-- test: (?P<mark>\w+)(?: \((?P<why>[^)]*)\))? -->\n)?```(?P<lang>bash|python)\n(?P<code>.*?)```",
-                   re.S)
+FENCE = re.compile(r"(?:<!-- test: (?P<mark>\w+)(?: \((?P<why>[^)]*)\))? -->\n)?"
+                   r"```(?P<lang>bash|python)\n(?P<code>.*?)```", re.S)
 
 
 def blocks(page: str):
@@ -184,7 +184,8 @@ def parse_commands():
 
 @needs_xquad
 @needs_mlqa
-@pytest.mark.parametrize("page, argv", list(parse_commands()), ids=lambda x: x if isinstance(x, str) else " ".join(x[:4]))
+@pytest.mark.parametrize("page, argv", list(parse_commands()),
+                         ids=lambda x: x if isinstance(x, str) else " ".join(x[:4]))
 def test_a_parse_blocks_command_passes_its_checks(page, argv, monkeypatch):
     """The hours-long commands, as written, from the project's root: accepted by their own parsers and checks."""
     from mpcl_tevatron.recipes import scale, sweep

@@ -49,7 +49,8 @@ def test_a_changed_figure_fails(monkeypatch):
 
 
 def test_readmes_answer_is_the_dev_base_points_records():
-    """README's three dev-split differences, figure and interval, from docs/scale/base's records."""
+    """README's dev-split differences (three of the curve's base point, one of the form ablation), figure and
+    interval, from docs/scale/base's records."""
     from mpcl_tevatron.recipes import scale
 
     data = scale.tables(scale.finished_points(os.path.join(ROOT, "docs", "scale")))
@@ -58,6 +59,8 @@ def test_readmes_answer_is_the_dev_base_points_records():
     for key in ("X->X MRR@10 | clean", "X->X MRR@10 | r50", "X->pool mAP@20 | r50"):
         entry = base[key]
         assert f"{entry['diff']:+.4f} [{entry['low']:+.4f}, {entry['high']:+.4f}]" in readme, key
+    supcon = next(f for f in data["forms"] if f["form"] == "supcon_out")["minus_eq4"]["X->pool mAP@20 | clean"]
+    assert f"{supcon['diff']:+.4f} [{supcon['low']:+.4f}, {supcon['high']:+.4f}] X->pool mAP@20 clean" in readme
 
 
 def committed_records():
@@ -116,7 +119,10 @@ def test_the_coverage_benchmark_prints_what_its_json_records(tmp_path):
 
     out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "interval_coverage.py"), "--simulations",
                           "20", "--json", str(tmp_path / "c.json")], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines()[2] == "| design | seed dominates | question dominates | in between | copies matter | discrete |"
+    header = "| design | seed dominates | question dominates | in between | copies matter | discrete |"
+    assert out.splitlines()[2] == header
     recorded = json.load(open(tmp_path / "c.json"))
-    assert recorded["simulations"] == 20 and len(recorded["coverage"]) == 4
+    from mpcl_tevatron.xmrc.analysis.statistics import COVERAGE_DESIGNS
+
+    assert recorded["simulations"] == 20 and list(recorded["coverage"]) == list(COVERAGE_DESIGNS)
     assert out.rstrip("\n") == coverage_markdown(recorded["coverage"], 20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -97,3 +98,19 @@ def test_the_committed_scale_tables_are_their_records(tmp_path):
     assert scale.main(["--from", folder, "--out", str(tmp_path / "tables")]) == 0
     committed = open(os.path.join(folder, "scale.md"), encoding="utf-8").read()
     assert (tmp_path / "tables" / "scale.md").read_text() == committed
+    for table in re.findall(r"(?:^\|.*\|\n)+", committed, re.M):  # every row has its header's columns
+        assert len({line.count("|") for line in table.splitlines()}) == 1, table
+
+
+def test_the_reports_quoted_intervals_are_in_the_generated_tables():
+    """Every difference and interval that docs/report.md quotes about the scale curve is one of the tables'."""
+    folder = os.path.join(ROOT, "docs", "scale")
+    if not os.path.isdir(folder):
+        pytest.skip("no scale curve recorded yet")
+    text = scale.markdown(scale.tables(scale.finished_points(folder)))
+    page = open(os.path.join(ROOT, "docs", "report.md"), encoding="utf-8").read()
+    section = page[page.index("**What the finished points say**"):page.index("## The main job")]
+    quoted = re.findall(r"[+-]\d\.\d{4} \[[+-]\d\.\d{4}, [+-]\d\.\d{4}\]", section)
+    assert len(quoted) >= 6
+    assert [q for q in quoted if q not in text] == []
+

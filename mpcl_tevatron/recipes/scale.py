@@ -113,6 +113,11 @@ def _primary_keys(r: Results) -> List[str]:
     return [f"{family} | {cond}" for family in PRIMARY_FAMILIES for cond in r.conditions]
 
 
+def _headers(keys: List[str]) -> str:
+    """``"X->X MRR@10 | clean"`` keys as table headers (their ``|`` would split a markdown column)."""
+    return " | ".join(key.replace(" | ", " ") for key in keys)
+
+
 def markdown(data: dict) -> str:
     """``tables``' data as the markdown of ``scale.md``: the curve, every row's figures, the form ablation."""
     row, control = PRIMARY
@@ -121,7 +126,7 @@ def markdown(data: dict) -> str:
         keys = list(data["curve"][0]["differences"])
         lines += [f"## The curve: {row} minus {control}, mean over languages, 95% interval (seeds, copies, "
                   "questions)", "",
-                  "| point | setting | seeds | " + " | ".join(keys) + " |", "|---" * (3 + len(keys)) + "|"]
+                  "| point | setting | seeds | " + _headers(keys) + " |", "|---" * (3 + len(keys)) + "|"]
         for c in data["curve"]:
             seeds = "/".join(str(c["seeds"][r]) for r in PRIMARY)
             lines.append(f"| {c['point']} | {c['setting']} | {seeds} | "
@@ -134,7 +139,7 @@ def markdown(data: dict) -> str:
         gaps = list(data["figures"][0]["typo_gap"])
         lines += ["## Every row's figures (mean over languages) and typo gap of X->X MRR@10 ((clean - typo'd) / "
                   "clean)", "",
-                  "| point | row | seeds | " + " | ".join(keys) + " | " + " | ".join(f"gap {g}" for g in gaps)
+                  "| point | row | seeds | " + _headers(keys) + " | " + " | ".join(f"gap {g}" for g in gaps)
                   + " |", "|---" * (3 + len(keys) + len(gaps)) + "|"]
         for f in data["figures"]:
             lines.append(f"| {f['point']} | {f['row']} | {f['seeds']} | "
@@ -144,7 +149,7 @@ def markdown(data: dict) -> str:
     if data["forms"]:
         keys = list(data["forms"][0]["minus_eq4"])
         lines += ["## The form ablation at the base point: each form minus eq4 (mp_infonce), 95% interval", "",
-                  "| form | seeds | " + " | ".join(keys) + " |", "|---" * (2 + len(keys)) + "|"]
+                  "| form | seeds | " + _headers(keys) + " |", "|---" * (2 + len(keys)) + "|"]
         for f in data["forms"]:
             lines.append(f"| {f['form']} | {f['seeds']} | " + " | ".join(_interval(f["minus_eq4"][k]) for k in keys)
                          + " |")
@@ -172,6 +177,7 @@ def plot(path: str, data: dict) -> None:
                         fmt="o", ms=4, capsize=3, label=cond)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks(x, [c["point"] for c in data["curve"]])
+        ax.set_xlim(-0.5, len(x) - 0.5)
         ax.set_title(family)
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel(f"{PRIMARY[0]} minus {PRIMARY[1]} (dev)")
