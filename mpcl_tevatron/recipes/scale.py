@@ -37,6 +37,7 @@ from ..cli import claim_folder, command, one_line_errors, output_lock
 from ..io import InputError, atomic_open
 from ..losses.functional import MULTI_POSITIVE_FORMS
 from ..xmrc.analysis.records import RECORDS, Records
+from ..xmrc.analysis.report import interval_cell, md_table, pyplot
 from ..xmrc.analysis.results import MEAN_FAMILIES, PRIMARY, PRIMARY_FAMILIES, Results
 
 #: point -> the recipe flags that change it from the recipe's defaults (the tables read each point's setting
@@ -72,10 +73,6 @@ def finished_points(folder: str) -> Dict[str, Results]:
             for point in POINTS if os.path.isfile(os.path.join(folder, point, RECORDS))}
 
 
-def _interval(entry: dict) -> str:
-    return f"{entry['diff']:+.4f} [{entry['low']:+.4f}, {entry['high']:+.4f}]"
-
-
 def _setting(r: Results) -> str:
     s = r.settings
     return (f"K = {s['typo_variants']}, {s['max_steps']} steps, embeddings "
@@ -85,6 +82,7 @@ def _setting(r: Results) -> str:
 def tables(points: Dict[str, Results]) -> dict:
     """The curve, every row's figures and the form ablation, as data: what ``markdown`` formats."""
     curve, figures, forms = [], [], []
+    kinds = {family: MEAN_FAMILIES[family] for family in PRIMARY_FAMILIES}
     for point, r in points.items():
         if r.primary is None:
             continue
@@ -94,7 +92,6 @@ def tables(points: Dict[str, Results]) -> dict:
                                                                                                 "p", "p_holm")}
                                       for e in r.primary}})
         for row in r.rows:
-            kinds = {family: MEAN_FAMILIES[family] for family in PRIMARY_FAMILIES}
             figures.append({"point": point, "row": row, "seeds": len(r.seeds[row]),
                             "figures": {f"{family} | {cond}": r.language_mean(row, kind, cond, metric)
                                         for family, (kind, metric) in kinds.items() for cond in r.conditions},
@@ -113,9 +110,9 @@ def _primary_keys(r: Results) -> List[str]:
     return [f"{family} | {cond}" for family in PRIMARY_FAMILIES for cond in r.conditions]
 
 
-def _headers(keys: List[str]) -> str:
+def _headers(keys: List[str]) -> List[str]:
     """``"X->X MRR@10 | clean"`` keys as table headers (their ``|`` would split a markdown column)."""
-    return " | ".join(key.replace(" | ", " ") for key in keys)
+    return [key.replace(" | ", " ") for key in keys]
 
 
 def markdown(data: dict) -> str:
@@ -125,45 +122,35 @@ def markdown(data: dict) -> str:
     if data["curve"]:
         keys = list(data["curve"][0]["differences"])
         lines += [f"## The curve: {row} minus {control}, mean over languages, 95% interval (seeds, copies, "
-                  "questions)", "",
-                  "| point | setting | seeds | " + _headers(keys) + " |", "|---" * (3 + len(keys)) + "|"]
-        for c in data["curve"]:
-            seeds = "/".join(str(c["seeds"][r]) for r in PRIMARY)
-            lines.append(f"| {c['point']} | {c['setting']} | {seeds} | "
-                         + " | ".join(_interval(c["differences"][k]) for k in keys) + " |")
-        lines += ["", "Holm-corrected p over each point's 6 comparisons, in the same order: "
+                  "questions)", ""]
+        lines += md_table(["point", "setting", "seeds", *_headers(keys)],
+                          [[c["point"], c["setting"], "/".join(str(c["seeds"][r]) for r in PRIMARY),
+                            *(interval_cell(c["differences"][k]) for k in keys)] for c in data["curve"]])
+        lines += ["Holm-corrected p over each point's 6 comparisons, in the same order: "
                   + "; ".join(f"{c['point']} " + ", ".join(f"{c['differences'][k]['p_holm']:.2f}" for k in keys)
                               for c in data["curve"]), ""]
     if data["figures"]:
         keys = list(data["figures"][0]["figures"])
         gaps = list(data["figures"][0]["typo_gap"])
         lines += ["## Every row's figures (mean over languages) and typo gap of X->X MRR@10 ((clean - typo'd) / "
-                  "clean)", "",
-                  "| point | row | seeds | " + _headers(keys) + " | " + " | ".join(f"gap {g}" for g in gaps)
-                  + " |", "|---" * (3 + len(keys) + len(gaps)) + "|"]
-        for f in data["figures"]:
-            lines.append(f"| {f['point']} | {f['row']} | {f['seeds']} | "
-                         + " | ".join(f"{f['figures'][k]:.4f}" for k in keys) + " | "
-                         + " | ".join(f"{100 * f['typo_gap'][g]:.2f}%" for g in gaps) + " |")
-        lines.append("")
+                  "clean)", ""]
+        lines += md_table(["point", "row", "seeds", *_headers(keys), *(f"gap {g}" for g in gaps)],
+                          [[f["point"], f["row"], str(f["seeds"]), *(f"{f['figures'][k]:.4f}" for k in keys),
+                            *(f"{100 * f['typo_gap'][g]:.2f}%" for g in gaps)] for f in data["figures"]])
     if data["forms"]:
         keys = list(data["forms"][0]["minus_eq4"])
-        lines += ["## The form ablation at the base point: each form minus eq4 (mp_infonce), 95% interval", "",
-                  "| form | seeds | " + _headers(keys) + " |", "|---" * (2 + len(keys)) + "|"]
-        for f in data["forms"]:
-            lines.append(f"| {f['form']} | {f['seeds']} | " + " | ".join(_interval(f["minus_eq4"][k]) for k in keys)
-                         + " |")
-        lines.append("")
+        lines += ["## The form ablation at the base point: each form minus eq4 (mp_infonce), 95% interval", ""]
+        lines += md_table(["form", "seeds", *_headers(keys)],
+                          [[f["form"], str(f["seeds"]), *(interval_cell(f["minus_eq4"][k]) for k in keys)]
+                           for f in data["forms"]])
     return "\n".join(lines)
 
 
 def plot(path: str, data: dict) -> None:
     """The difference against the point, one panel per measure, one series per condition, with intervals."""
-    from ..xmrc.analysis.report import _pyplot
-
     if not data["curve"]:
         return
-    plt = _pyplot()
+    plt = pyplot()
     keys = list(data["curve"][0]["differences"])
     fig, axes = plt.subplots(1, len(PRIMARY_FAMILIES), figsize=(11, 4), squeeze=False)
     x = list(range(len(data["curve"])))

@@ -68,9 +68,15 @@ def _header(spec: TableSpec) -> List[str]:
             + [f"mean {label}" for label, _ in spec.conditions])
 
 
-def _md_table(header: List[str], lines: List[List[str]]) -> List[str]:
+def md_table(header: List[str], lines: List[List[str]]) -> List[str]:
+    """A markdown table's lines (header, rule, a line per row) and a blank line after it."""
     return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
             + ["| " + " | ".join(line) + " |" for line in lines] + [""])
+
+
+def interval_cell(entry: dict) -> str:
+    """A difference and its 95% interval, ``{"diff", "low", "high"}``, as a table shows it."""
+    return "{diff:+.4f} [{low:+.4f}, {high:+.4f}]".format(**entry)
 
 
 def _gap(value: float) -> str:
@@ -90,7 +96,7 @@ def markdown(results: Results) -> str:
           "Runs per row: " + ", ".join(f"{row} {len(runs)}" for row, runs in r.seeds.items()) + "\n",
           "Settings: `" + json.dumps(r.settings) + "`\n"]
     for spec in table_specs(r):
-        md += [f"## {spec.title}\n"] + _md_table(_header(spec), [[row, *sum(table_cells(r, spec, row), [])]
+        md += [f"## {spec.title}\n"] + md_table(_header(spec), [[row, *sum(table_cells(r, spec, row), [])]
                                                                  for row in r.rows])
     md = md[:4] + _primary_markdown(r) + md[4:]
     md += _twins_markdown(r) + _differences_markdown(r) + _robustness_markdown(r)
@@ -108,7 +114,7 @@ def _primary_markdown(r: Results) -> List[str]:
              f"Mean over languages; 95% interval and t test with seeds ({len(r.seeds[row])} and "
              f"{len(r.seeds[control])}), typo'd copies and questions as crossed random samples. Every other "
              f"comparison below is secondary.\n"]
-            + _md_table(["measure", "condition", "difference", "95% interval", "p", "p (Holm)"], lines))
+            + md_table(["measure", "condition", "difference", "95% interval", "p", "p (Holm)"], lines))
 
 
 def _family(r: Results, family: str) -> str:
@@ -140,17 +146,16 @@ def _twins_markdown(r: Results) -> List[str]:
              f"Mean over languages of (multi-positive - one-positive), with its 95% interval "
              f"(seeds, typo'd copies and question ids as crossed random samples); ▲n/▼n: "
              f"languages where the multi-positive objective is above/below its twin, {r.correction.title()}-corrected "
-             f"over these comparisons, p < {ALPHA} in both tests.\n"] + _md_table(header, lines))
+             f"over these comparisons, p < {ALPHA} in both tests.\n"] + md_table(header, lines))
 
 
 def _differences_markdown(r: Results) -> List[str]:
     header = ["row"] + [f"{_family(r, fam)} {c}" for fam in MEAN_FAMILIES for c in r.conditions]
-    lines = [[row] + ["n/a" if by_key.get(f"{fam} | {c}") is None else
-                      "{diff:+.4f} [{low:+.4f}, {high:+.4f}]".format(**by_key[f"{fam} | {c}"])
+    lines = [[row] + ["n/a" if by_key.get(f"{fam} | {c}") is None else interval_cell(by_key[f"{fam} | {c}"])
                       for fam in MEAN_FAMILIES for c in r.conditions] for row, by_key in r.mean_diffs.items()]
     md = [f"## Mean over languages: difference from `{r.reference}`, 95% interval\n",
           "The mean over languages of each language's mean; seeds, typo'd copies and question ids (a question "
-          "in several languages is one unit) as crossed random samples.\n"] + _md_table(header, lines)
+          "in several languages is one unit) as crossed random samples.\n"] + md_table(header, lines)
     lines = []
     for row in r.rows:
         if row == r.reference:
@@ -163,20 +168,20 @@ def _differences_markdown(r: Results) -> List[str]:
                 got.append(f"{r.difference(row, task, c, 'mrr@10'):+.3f} [{lo:+.3f}, {hi:+.3f}]")
         lines.append([row, *got])
     return md + ["## Difference from the reference, X->X MRR@10, with 95% intervals\n"] + \
-        _md_table(["row"] + [f"{x} {c}" for x in r.langs for c in r.conditions], lines)
+        md_table(["row"] + [f"{x} {c}" for x in r.langs for c in r.conditions], lines)
 
 
 def _robustness_markdown(r: Results) -> List[str]:
     header = ["row", *r.conditions] + [f"gap {s}" for s in r.severities]
     lines = [[row] + [f"{r.language_mean(row, 'X->X', c, 'mrr@10'):.3f}" for c in r.conditions]
              + [_gap(r.typo_gap(row, s)) for s in r.severities] for row in r.rows]
-    md = ["## Robustness curve: X->X MRR@10, mean over languages, by severity\n"] + _md_table(header, lines)
+    md = ["## Robustness curve: X->X MRR@10, mean over languages, by severity\n"] + md_table(header, lines)
     main = r.severities[0] if r.severities else None
     if main is None:
         return md
     lines = [[row] + [_gap(r.typo_gap(row, main, x)) for x in r.langs] for row in r.rows]
     return md + [f"## Typo gap per language (X->X MRR@10, relative drop clean -> {main})\n"] + \
-        _md_table(["row", *r.langs], lines)
+        md_table(["row", *r.langs], lines)
 
 
 def latex(results: Results) -> str:
@@ -239,7 +244,8 @@ def render(out: str, results: Results) -> dict:
     return data
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only, no display)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -252,7 +258,7 @@ def plot_differences(out: str, r: Results):
     others = [row for row in r.rows if row != r.reference]
     if not others:
         return
-    plt = _pyplot()
+    plt = pyplot()
     conds = r.conditions[:2]
     fig, axes = plt.subplots(1, len(conds), figsize=(max(8, 1.1 * len(r.langs)) * len(conds) / 1.5, 4.5),
                              sharey=True, squeeze=False)
@@ -281,7 +287,7 @@ def plot_differences(out: str, r: Results):
 
 def _bars(out: str, r: Results, name: str, bars, ylabel: str, title: str, height: float = 4.0, **legend):
     """One bar group per language, one bar per (label, values, style) of ``bars``, saved as ``name``."""
-    plt = _pyplot()
+    plt = pyplot()
     width, x = 0.8 / len(r.rows), np.arange(len(r.langs))
     fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(r.langs)), height))
     for i, row in enumerate(r.rows):
