@@ -4,6 +4,7 @@ transform, and training the offline MiniLM through ``SentenceTransformerTrainer`
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -283,10 +284,149 @@ def test_training_that_ends_at_step_0_warns(tmp_path, minilm):
                                              data_collator=collator, callbacks=[TypoEpochCallback(collator)])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            trainer.train()
+            try:
+                trainer.train()
+            finally:
+                minilm.eval()  # the trainer left it in training mode (dropout on) for the tests after this one
         return trainer.state.global_step, [str(w.message) for w in caught if "step 0" in str(w.message)]
 
     steps, said = train(BatchSamplers.NO_DUPLICATES)
     assert steps == 0 and len(said) == 1 and "NO_DUPLICATES" in said[0]
     steps, said = train(BatchSamplers.BATCH_SAMPLER)
     assert steps == 2 and not said
+
+
+def test_the_column_names_decide_the_positives():
+    """A dataset with columns positive_1, positive_2 once trained positive_2 as a hard negative (P defaulted to 1,
+    columns read by position): P is now the number of columns named positive*, and what does not fit is
+    refused."""
+    from mpcl_tevatron.adapters.st.typo_robust import positives_in
+
+    typos = ["anchor_typo_1", "anchor_typo_2"]
+    assert positives_in(["anchor", "positive", "positive_2", "negative_1", *typos], 2, None) == 2
+    assert positives_in(["anchor", "positive_1", "positive_2", "negative_1", *typos], 2, None) == 2
+    assert positives_in(["anchor", "positive_1", "positive_2", "negative_1", *typos], 2, 2) == 2
+    assert positives_in(["anchor", "positive", "negative_1"], 0, None) == 1
+    assert positives_in(["query", "answer", "other"], 0, None) == 1  # no column named positive: by position
+    assert positives_in(["query", "answer", "other"], 0, 2) == 2
+    assert positives_in([None, None, None, None], 1, 2) == 2
+    with pytest.raises(ValueError, match="carry no names .* give positives=P"):
+        positives_in([None, None, None], 0, None)
+    with pytest.raises(ValueError, match="positives=1, but the columns name 2: positive_1, positive_2"):
+        positives_in(["anchor", "positive_1", "positive_2", "negative_1"], 0, 1)
+    with pytest.raises(ValueError, match="must follow the anchor"):
+        positives_in(["anchor", "negative_1", "positive", "negative_2"], 0, None)
+    with pytest.raises(ValueError, match="give the collator and the loss the same K"):
+        positives_in(["anchor", "positive", "negative_1", *typos], 1, None)
+    with pytest.raises(ValueError, match="give the collator and the loss the same K"):
+        positives_in(["anchor", "positive", "anchor_typo_1", "anchor_typo_2", "negative_1"], 2, None)
+    with pytest.raises(ValueError, match="3 columns; expected the anchor, 3 positive"):
+        positives_in([None, None, None], 0, 3)
+
+
+def test_a_second_positive_column_trains_as_a_positive_by_default(minilm):
+    """The default reads the names TypoDataCollator hands over: the same value as P = 2 given on unnamed
+    columns, not P = 1's."""
+    rows = [{"anchor": r["anchor"], "positive_1": r["positive"], "positive_2": r["positive_2"],
+             "negative_1": r["negative_1"]} for r in ROWS]
+    features = _collate(minilm, rows, k=1)
+    assert [f["column_name"] for f in features] == ["anchor", "positive_1", "positive_2", "negative_1",
+                                                    "anchor_typo_1"]
+    unnamed = [{k: v for k, v in f.items() if k != "column_name"} for f in features]
+    with torch.no_grad():
+        loss = TypoRobustLoss(minilm, "mp_infonce", typo_variants=1)
+        by_name = float(loss(features))
+        assert loss.get_config_dict()["positives"] == 2 and loss.get_config_dict()["mask_false_negatives"]
+        given = float(TypoRobustLoss(minilm, "mp_infonce", typo_variants=1, positives=2)(unnamed))
+        one = float(TypoRobustLoss(minilm, "mp_infonce", typo_variants=1, positives=1,
+                                   mask_false_negatives=True)(unnamed))
+    assert by_name == pytest.approx(given, rel=1e-6) and abs(by_name - one) > 1e-3
+    with pytest.raises(ValueError, match="positives=1, but the columns name 2"):
+        TypoRobustLoss(minilm, "mp_infonce", typo_variants=1, positives=1)(features)
+
+
+def _parameter_grads(model, loss_fn, features, seed=0, factor=1.0):
+    model.zero_grad()
+    torch.manual_seed(seed)
+    loss = loss_fn(features)
+    (loss * factor).backward()
+    grads = [p.grad.detach().clone() for p in model.parameters() if p.grad is not None]
+    model.zero_grad()
+    return float(loss.detach()), grads
+
+
+def _same_gradient(a, b, factor=1.0):
+    """The parameter gradients as one vector agree to float rounding (relative norm of the difference); per
+    element, gradients near 0 differ in rounding far above their size."""
+    a, b = torch.cat([x.flatten() for x in a]), factor * torch.cat([x.flatten() for x in b])
+    return len(a) == len(b) and float((a - b).norm() / b.norm()) < 1e-4
+
+
+@pytest.mark.parametrize("mini_batch_size", [1, 2, 3])
+def test_the_gradient_cache_gives_the_uncached_loss_and_gradient(minilm, mini_batch_size):
+    from mpcl_tevatron.adapters.st import CachedTypoRobustLoss
+
+    features = _collate(minilm, ROWS, k=2)
+    settings = dict(objective="dst_mp", typo_variants=2, scale=50.0, gamma=0.3)
+    value, grads = _parameter_grads(minilm, TypoRobustLoss(minilm, **settings), features)
+    cached = CachedTypoRobustLoss(minilm, mini_batch_size=mini_batch_size, **settings)
+    cached_value, cached_grads = _parameter_grads(minilm, cached, features, factor=3.0)  # the chain rule too
+    assert cached_value == pytest.approx(value, rel=1e-5) and _same_gradient(cached_grads, grads, factor=3.0)
+    with torch.no_grad():  # evaluation: the value, no hook
+        assert float(cached(features)) == pytest.approx(value, rel=1e-5)
+    with pytest.raises(ValueError, match="mini_batch_size must be >= 1"):
+        CachedTypoRobustLoss(minilm, mini_batch_size=0)
+
+
+def test_the_gradient_cache_replays_dropout(minilm):
+    """In training mode (dropout on), the second pass must draw the masks of the first: with one mini-batch per
+    column the random draws are those of the uncached loss, so the gradients are equal; without the replay they
+    are not."""
+    from mpcl_tevatron.adapters.st import CachedTypoRobustLoss
+    from mpcl_tevatron.adapters.st import cached_typo_robust
+
+    features = _collate(minilm, ROWS, k=1)
+    minilm.train()
+    try:
+        value, grads = _parameter_grads(minilm, TypoRobustLoss(minilm, typo_variants=1), features)
+        cached = CachedTypoRobustLoss(minilm, typo_variants=1, mini_batch_size=8)
+        cached_value, cached_grads = _parameter_grads(minilm, cached, features)
+        assert cached_value == pytest.approx(value, rel=1e-5) and _same_gradient(cached_grads, grads)
+        replay = cached_typo_robust.RandomState.replay
+        cached_typo_robust.RandomState.replay = lambda self: contextlib.nullcontext()
+        try:
+            _, unreplayed = _parameter_grads(minilm, cached, features)
+        finally:
+            cached_typo_robust.RandomState.replay = replay
+        assert not _same_gradient(unreplayed, grads)
+    finally:
+        minilm.eval()
+
+
+@pytest.mark.slow
+def test_gathered_across_two_processes_equals_one_process(tmp_path, tiny_model_dir):
+    """``gather_across_devices``: two gloo processes with half the batch each compute the one-process loss (times
+    the world size, as DDP's gradient averaging needs) and the same gradient, a false negative across the
+    processes masked."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    worker = os.path.join(ROOT, "tests", "st_distributed_worker.py")
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    single, multi = tmp_path / "single", tmp_path / "multi"
+    single.mkdir(), multi.mkdir()
+    proc = subprocess.run([sys.executable, worker, str(tiny_model_dir), str(single)], env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           worker, str(tiny_model_dir), str(multi)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one = torch.load(single / "rank0.pt")
+    assert one["grad"].abs().sum() > 0
+    for rank in (0, 1):
+        two = torch.load(multi / f"rank{rank}.pt")
+        assert torch.allclose(two["loss"], one["loss"], atol=1e-5), (rank, two["loss"], one["loss"])
+        assert torch.allclose(two["grad"], one["grad"], atol=1e-6), rank

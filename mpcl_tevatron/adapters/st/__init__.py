@@ -7,16 +7,18 @@ inputs, ``SentenceTransformerTrainer``, ``get_config_dict``, ``citation``).
 * ``TypoRobustLoss``: any objective of the plugin's registry (``mp_infonce``, ``dst_mp``, ``typo_cl_mp``, ...)
   on the same columns plus K typo'd anchors, which ``TypoDataCollator`` makes on the fly with the plugin's
   seeded generator (new variants each epoch with ``TypoEpochCallback``).
+* ``CachedTypoRobustLoss``: the same in mini-batches with a gradient cache (GradCache), for large batches.
 * ``columns_from_tevatron``: Tevatron train JSONL -> a ``datasets.Dataset`` with those columns.
 
 Like the Tevatron adapters, these are thin: the math is ``mpcl_tevatron.losses``' and ``passages``' (the label
 matrix), the variants ``typos.TrainingVariants``'.
 """
 
+from .cached_typo_robust import CachedTypoRobustLoss
 from .data import columns_from_tevatron
 from .data_collator import TypoDataCollator, TypoEpochCallback
 from .multiple_positives_ranking import MultiplePositivesRankingLoss
 from .typo_robust import TypoRobustLoss
 
-__all__ = ["MultiplePositivesRankingLoss", "TypoDataCollator", "TypoEpochCallback", "TypoRobustLoss",
+__all__ = ["CachedTypoRobustLoss", "MultiplePositivesRankingLoss", "TypoDataCollator", "TypoEpochCallback", "TypoRobustLoss",
            "columns_from_tevatron"]

@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from ...typos.generator import TYPO_TYPES
 from ...typos.training import TrainingVariants
+from .typo_robust import COLUMN_NAME
 
 from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
 from transformers import TrainerCallback
@@ -24,6 +25,12 @@ class TypoDataCollator(SentenceTransformerDataCollator):
 
     Build it with the model's preprocessing function, ``TypoDataCollator(preprocess_fn=model.preprocess,
     typo_variants=4)``, and give ``TypoRobustLoss`` the same K.
+
+    It also hands each column's name to the loss (the key ``<column>_column_name``, which the trainer passes on
+    as the column's ``column_name``): sentence-transformers gives a loss its columns by position only, and
+    ``TypoRobustLoss`` reads P from the names (``positive``, ``positive_2`` ..), so that a second positive
+    column never trains as a negative. With ``typo_variants=0`` it is sentence-transformers' collator plus the
+    names.
     """
 
     typo_variants: int = 4
@@ -53,7 +60,12 @@ class TypoDataCollator(SentenceTransformerDataCollator):
             features = [dict(row, **{f"{anchor}_typo_{j + 1}": v for j, v in
                                      enumerate(self._variants.variants(row[anchor], epoch=self.epoch))})
                         for row in features]
-        return super().__call__(features)
+        batch = super().__call__(features)
+        if features:
+            for column in features[0]:
+                if column != "dataset_name" and column not in self.valid_label_columns:
+                    batch[f"{column}_{COLUMN_NAME}"] = column
+        return batch
 
     def _get_prompt_for_column(self, prompts, column_name: str):
         if isinstance(prompts, dict) and "_typo_" in column_name:

@@ -24,31 +24,39 @@ class MultiplePositivesRankingLoss(TypoRobustLoss):
     Args:
         model: the ``SentenceTransformer`` to train.
         positives: P, the positive columns after the anchor; the columns after them are hard negatives.
+            Default: read from the column names that ``TypoDataCollator(typo_variants=0)`` hands over
+            (``positive``, ``positive_2`` ..); another collator's unnamed columns need it.
         scale: the scores' multiplier, 1 / temperature (20 = ``MultipleNegativesRankingLoss``'s default).
         similarity_fct: ``util.cos_sim`` (default) or ``util.dot_score``, as ``MultipleNegativesRankingLoss``.
         mask_false_negatives: a candidate whose tokens equal one of the anchor's positives is not counted as
             its negative (the same passage in another row, a repeated positive). Default: on when P > 1; off at
             P = 1, where this is ``MultipleNegativesRankingLoss``.
+        gather_across_devices: under DDP, the in-batch negatives span every process's batch (as
+            ``TypoRobustLoss``).
 
     Inputs:
         +------------------------------------------------------+--------+
         | Texts                                                | Labels |
         +======================================================+========+
-        | (anchor, positive_1..P) tuples                       | none   |
+        | (anchor, positive, positive_2..P) tuples             | none   |
         +------------------------------------------------------+--------+
-        | (anchor, positive_1..P, negative_1..m) tuples        | none   |
+        | (anchor, positive, positive_2..P, negative_1..m)     | none   |
         +------------------------------------------------------+--------+
 
     A row with fewer relevant passages than P repeats one of them (``columns_from_tevatron`` does); repeats
     are masked. ``TypoRobustLoss`` adds typo'd anchors and the other objectives.
     """
 
-    def __init__(self, model: nn.Module, positives: int = 2, scale: float = 20.0, similarity_fct=util.cos_sim,
-                 mask_false_negatives: Optional[bool] = None):
+    def __init__(self, model: nn.Module, positives: Optional[int] = None, scale: float = 20.0,
+                 similarity_fct=util.cos_sim, mask_false_negatives: Optional[bool] = None,
+                 gather_across_devices: bool = False):
         super().__init__(model, "infonce", typo_variants=0, positives=positives, scale=scale,
-                         similarity_fct=similarity_fct, mask_false_negatives=mask_false_negatives)
+                         similarity_fct=similarity_fct, mask_false_negatives=mask_false_negatives,
+                         gather_across_devices=gather_across_devices)
 
     def get_config_dict(self) -> Dict[str, Any]:
-        """The loss's settings, as sentence-transformers records them in a model card."""
+        """The loss's settings, as sentence-transformers records them in a model card (P and the masking as in the
+        last batch)."""
         return {"positives": self.positives, "scale": self.scale, "similarity_fct": self.similarity_fct.__name__,
-                "mask_false_negatives": self.mask_false_negatives}
+                "mask_false_negatives": self.mask_false_negatives,
+                "gather_across_devices": self.gather_across_devices}
