@@ -10,7 +10,7 @@ variants are ``TrainingVariants``' of epoch 0, which is what both adapters hand 
 both models (the two toolkits draw dropout masks in a different order). Scores are cosines / 0.01 on both sides.
 
 Prints one table: each step's loss through each toolkit, their difference, and at the end the largest weight
-difference between the two trained models. Needs ``pip install mpcl-tevatron[st,models]`` and Tevatron v1.
+difference between the two trained models. Needs ``pip install mpcl-tevatron[v1,st,models]``.
 """
 
 from __future__ import annotations

