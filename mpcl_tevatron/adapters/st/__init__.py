@@ -20,5 +20,5 @@ from .data_collator import TypoDataCollator, TypoEpochCallback
 from .multiple_positives_ranking import MultiplePositivesRankingLoss
 from .typo_robust import TypoRobustLoss
 
-__all__ = ["CachedTypoRobustLoss", "MultiplePositivesRankingLoss", "TypoDataCollator", "TypoEpochCallback", "TypoRobustLoss",
-           "columns_from_tevatron"]
+__all__ = ["CachedTypoRobustLoss", "MultiplePositivesRankingLoss", "TypoDataCollator", "TypoEpochCallback",
+           "TypoRobustLoss", "columns_from_tevatron"]
