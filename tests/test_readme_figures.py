@@ -49,8 +49,8 @@ def test_a_changed_figure_fails(monkeypatch):
 
 
 def test_readmes_answer_is_the_dev_base_points_records():
-    """README's dev-split differences (three of the curve's base point, one of the form ablation), figure and
-    interval, from docs/scale/base's records."""
+    """README's dev-split differences (three each of the curve's base and 240-step points, one of the form
+    ablation), figure and interval, from the records under docs/scale/."""
     from mpcl_tevatron.recipes import scale
 
     data = scale.tables(scale.finished_points(os.path.join(ROOT, "docs", "scale")))
@@ -58,6 +58,10 @@ def test_readmes_answer_is_the_dev_base_points_records():
     readme = " ".join(open(README, encoding="utf-8").read().split())
     for key in ("X->X MRR@10 | clean", "X->X MRR@10 | r50", "X->pool mAP@20 | r50"):
         entry = base[key]
+        assert f"{entry['diff']:+.4f} [{entry['low']:+.4f}, {entry['high']:+.4f}]" in readme, key
+    steps240 = next(c for c in data["curve"] if c["point"] == "steps240")["differences"]
+    for key in ("X->X MRR@10 | w1", "X->X MRR@10 | r50", "X->pool mAP@20 | r50"):
+        entry = steps240[key]
         assert f"{entry['diff']:+.4f} [{entry['low']:+.4f}, {entry['high']:+.4f}]" in readme, key
     supcon = next(f for f in data["forms"] if f["form"] == "supcon_out")["minus_eq4"]["X->pool mAP@20 | clean"]
     assert f"{supcon['diff']:+.4f} [{supcon['low']:+.4f}, {supcon['high']:+.4f}] X->pool mAP@20 clean" in readme
