@@ -318,6 +318,8 @@ def test_the_column_names_decide_the_positives():
         positives_in(["anchor", "negative_1", "positive", "negative_2"], 0, None)
     with pytest.raises(ValueError, match="give the collator and the loss the same K"):
         positives_in(["anchor", "positive", "negative_1", *typos], 1, None)
+    with pytest.raises(ValueError, match="give the collator and the loss the same K"):  # the collator made none
+        positives_in(["anchor", "positive", "negative_1"], 1, None)
     with pytest.raises(ValueError, match="give the collator and the loss the same K"):
         positives_in(["anchor", "positive", "anchor_typo_1", "anchor_typo_2", "negative_1"], 2, None)
     with pytest.raises(ValueError, match="3 columns; expected the anchor, 3 positive"):
