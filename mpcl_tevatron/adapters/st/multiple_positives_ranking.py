@@ -57,6 +57,6 @@ class MultiplePositivesRankingLoss(TypoRobustLoss):
     def get_config_dict(self) -> Dict[str, Any]:
         """The loss's settings, as sentence-transformers records them in a model card (P and the masking as in the
         last batch)."""
-        return {"positives": self.positives, "scale": self.scale, "similarity_fct": self.similarity_fct.__name__,
-                "mask_false_negatives": self.mask_false_negatives,
-                "gather_across_devices": self.gather_across_devices}
+        config = super().get_config_dict()  # without the objective (always infonce) and the K (always 0)
+        return {key: config[key] for key in ("positives", "scale", "similarity_fct", "mask_false_negatives",
+                                             "gather_across_devices")}
