@@ -49,8 +49,9 @@ def test_a_changed_figure_fails(monkeypatch):
 
 
 def test_readmes_answer_is_the_dev_base_points_records():
-    """README's dev-split differences (the curve's base, 240-step and K = 40 points, one of the form
-    ablation), figure and interval, from the records under docs/scale/."""
+    """README's dev-split differences (the curve's four points, one of the form ablation), figure and
+    interval, from the records under docs/scale/; and the smallest p-value of the curve's 24 comparisons
+    after Holm's correction over all of them."""
     from mpcl_tevatron.recipes import scale
 
     data = scale.tables(scale.finished_points(os.path.join(ROOT, "docs", "scale")))
@@ -60,12 +61,17 @@ def test_readmes_answer_is_the_dev_base_points_records():
         entry = base[key]
         assert f"{entry['diff']:+.4f} [{entry['low']:+.4f}, {entry['high']:+.4f}]" in readme, key
     quoted = {"steps240": ("X->X MRR@10 | w1", "X->X MRR@10 | r50", "X->pool mAP@20 | r50"),
-              "k40": ("X->X MRR@10 | r50", "X->pool mAP@20 | r50")}
+              "k40": ("X->X MRR@10 | r50", "X->pool mAP@20 | r50"),
+              "embeddings": ("X->X MRR@10 | clean", "X->pool mAP@20 | r50")}
     for point, keys in quoted.items():
         differences = next(c for c in data["curve"] if c["point"] == point)["differences"]
         for key in keys:
             entry = differences[key]
             assert f"{entry['diff']:+.4f} [{entry['low']:+.4f}, {entry['high']:+.4f}]" in readme, (point, key)
+    from mpcl_tevatron.xmrc.analysis.statistics import corrected
+
+    curve = [entry["p"] for c in data["curve"] for entry in c["differences"].values()]
+    assert len(curve) == 24 and f"(smallest {min(corrected(curve, 'holm')):.2f})" in readme
     supcon = next(f for f in data["forms"] if f["form"] == "supcon_out")["minus_eq4"]["X->pool mAP@20 | clean"]
     assert f"{supcon['diff']:+.4f} [{supcon['low']:+.4f}, {supcon['high']:+.4f}] X->pool mAP@20 clean" in readme
 

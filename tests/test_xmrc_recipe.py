@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from mpcl_tevatron.io import InputError
-from mpcl_tevatron.recipes.xmrc import main
+from mpcl_tevatron.recipes.xmrc import Recipe, main, parse_args
 
 from .conftest import MLQA_R, ROOT, SHARED, needs_mlqa, needs_xquad
 
@@ -99,9 +99,10 @@ def test_recipe_runs_and_resumes(tmp_path, tiny_model_dir):
     total = sum(t["seconds"] for t in timings.values()) / 60
     assert f"| **total** | **{total:.1f} min**" in table and "| encode/infonce.seed1/queries |" in table
 
-    # resume: nothing finished is redone; an interrupted search (its output missing) is redone
+    # resume: nothing finished is redone; an interrupted search (its output and the run's records missing) is
     model_mtime = os.stat(out / "models" / "infonce" / "seed1" / "model.safetensors").st_mtime_ns
     os.remove(out / "runs" / "mp_infonce.seed1.pkl")
+    os.remove(out / "records" / "mp_infonce.seed1.npz")
     (out / "runs" / "mp_infonce.seed1.pkl.partial").write_bytes(b"half-written")
     assert main(argv) == 0
     assert os.stat(out / "models" / "infonce" / "seed1" / "model.safetensors").st_mtime_ns == model_mtime
@@ -133,7 +134,7 @@ def test_recipe_interrupted_at_every_step_boundary_resumes_to_the_same_report(tm
 
     assert main(argv(tmp_path / "straight")) == 0
     out = tmp_path / "interrupted"
-    for step in ("build_data", "train", "encode", "search"):
+    for step in ("build_data", "train", "encode", "search", "record"):
         original = getattr(recipe.Recipe, step)
 
         def interrupted(self, *a, _original=original, **kw):
@@ -142,7 +143,8 @@ def test_recipe_interrupted_at_every_step_boundary_resumes_to_the_same_report(tm
         monkeypatch.setattr(recipe.Recipe, step, interrupted)
         assert main(argv(out)) == 130  # Ctrl-C's exit code
         monkeypatch.setattr(recipe.Recipe, step, original)
-    (out / "models" / "infonce" / "seed1" / "mpcl_config.json").unlink()  # a model saved but for its config
+        if step == "train":  # a model saved but for its config: the next rerun clears it and trains again
+            (out / "models" / "infonce" / "seed1" / "mpcl_config.json").unlink()
     assert main(argv(out)) == 0
     assert (out / "models" / "infonce" / "seed1" / "mpcl_config.json").exists()
     straight, resumed = _figures(tmp_path / "straight"), _figures(out)
@@ -201,6 +203,102 @@ def test_killing_the_recipe_kills_its_training_child(tmp_path, tiny_model_dir):
     assert not left
 
 
+@pytest.mark.slow
+@needs_xquad
+@needs_mlqa
+def test_a_run_resumed_in_another_sitting_from_its_small_files_gives_the_uninterrupted_report(
+        tmp_path, tiny_model_dir, monkeypatch):
+    """A run longer than a sitting: the first sitting is cut short after its first trained run; only its small
+    files are kept (settings.json, timings.json, records/ and mlqa-r/records/), and a second sitting in a new
+    folder carries them in with --resume_from: it makes only the runs not carried (no model of a carried run),
+    keeps the carried runs' timings, and its reports (XQuAD-R and MLQA-R) equal an uninterrupted run's."""
+    import shutil
+
+    from mpcl_tevatron.recipes import xmrc as recipe
+
+    def argv(out, *more):
+        return ["--out", str(out), "--data_dir", SHARED, "--model", str(tiny_model_dir), "--langs", "en", "de",
+                "--mlqa_r", MLQA_R, "--mlqa_langs", "en", "de", "--objectives", "infonce", "--copies", "1",
+                "--severities", "w1", "--max_steps", "1", "--batch_size", "4", "--typo_variants", "1",
+                "--q_max_len", "16", "--p_max_len", "16", "--seeds", "1", "2", "--encode_batch_size", "128",
+                "--corpus_batch_size", "128", *more]
+
+    assert main(argv(tmp_path / "straight")) == 0
+    recorded = []
+    original = recipe.Recipe.record
+
+    def record(self, bench, run):
+        original(self, bench, run)
+        recorded.append((bench.name, run))
+        if recorded[-1] == ("mlqa-r", "infonce.seed1"):
+            raise KeyboardInterrupt  # the sitting ends
+    monkeypatch.setattr(recipe.Recipe, "record", record)
+    assert main(argv(tmp_path / "first")) == 130
+    monkeypatch.setattr(recipe.Recipe, "record", original)
+    kept = tmp_path / "kept"
+    for name in ("settings.json", "timings.json", "records", "mlqa-r/records"):
+        source = tmp_path / "first" / name
+        (kept / name).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, kept / name)
+    assert sorted(p.name for p in (kept / "mlqa-r" / "records").iterdir()) == ["infonce.seed1.npz", "zero-shot.npz"]
+
+    second = tmp_path / "second"
+    assert main(argv(second, "--resume_from", str(kept))) == 0
+    assert not (second / "models" / "infonce" / "seed1").exists() and not (second / "reps" / "zero-shot").exists()
+    assert (second / "models" / "infonce" / "seed2").exists()
+    first_timings = json.load(open(kept / "timings.json"))
+    timings = json.load(open(second / "timings.json"))
+    for step in ("train/infonce.seed1", "encode/infonce.seed1/corpus", "search/mlqa-r/zero-shot"):
+        assert timings[step] == first_timings[step]
+    for folder in ("", "mlqa-r"):
+        assert (json.load(open(second / folder / "report.json"))["figures"]
+                == json.load(open(tmp_path / "straight" / folder / "report.json"))["figures"])
+        assert (second / folder / "report.md").read_text() == (tmp_path / "straight" / folder / "report.md").read_text()
+
+
+@needs_xquad
+def test_resume_from_refuses_other_settings_its_own_folder_and_a_folder_not_a_recipes(tmp_path, capsys):
+    """--resume_from is checked before anything runs: a folder without settings.json, one made with other
+    settings, and --out itself are refused in one line each."""
+    kept, out = tmp_path / "kept", tmp_path / "out"
+    common = ["--data_dir", SHARED, "--langs", "en", "--objectives", "infonce"]
+    Recipe(parse_args(["--out", str(kept), *common])).pin_settings()
+    with pytest.raises(SystemExit):
+        parse_args(["--out", str(out), *common, "--resume_from", str(tmp_path / "nowhere")])
+    assert "--resume_from " + str(tmp_path / "nowhere") + ": no settings.json there" in capsys.readouterr().err
+    assert main(["--out", str(out), *common, "--resume_from", str(kept), "--max_steps", "2"]) == 2
+    assert "was made with other settings {'max_steps': (60, 2)}" in capsys.readouterr().err
+    assert main(["--out", str(kept), *common, "--resume_from", str(kept)]) == 2
+    assert "is --out itself" in capsys.readouterr().err
+
+
+def test_merged_records_refuse_a_run_made_on_other_data():
+    """records.merge: a run's records whose questions differ from this build's, or whose query sets differ
+    from the first run's, are refused, naming the file; the merged records hold exactly the rows' runs."""
+    import numpy as np
+
+    from mpcl_tevatron.xmrc.analysis.records import Records, merge
+
+    tasks = [{"name": "en->en", "query": "en", "target": "en", "searched": ["en"], "qrels": "here/qrels.txt",
+              "questions": ["q1", "q2"]}]
+
+    def part(run, questions=("q1", "q2"), sets=("clean",)):
+        meta = {"seeds": {run: [run]}, "sets": {"clean": list(sets)}, "severities": [], "depth": 100,
+                "tasks": [{**tasks[0], "qrels": "elsewhere/qrels.txt", "questions": list(questions)}]}
+        return Records(meta, {f"{run}|en->en|{name}": np.array([[1], [0]], dtype=np.uint8) for name in sets})
+
+    seeds = {"infonce": ["a", "b"]}
+    merged = merge({"a.npz": part("a"), "b.npz": part("b"), "c.npz": part("c")}, seeds, tasks, {"reference": "x"})
+    assert sorted(merged.ranks) == ["a|en->en|clean", "b|en->en|clean"] and merged.meta["tasks"] == tasks
+    assert merged.meta["reference"] == "x" and merged.meta["seeds"] == seeds
+    with pytest.raises(InputError, match="b.npz: made on other data"):
+        merge({"a.npz": part("a"), "b.npz": part("b", questions=("q1", "q3"))}, seeds, tasks, {})
+    with pytest.raises(InputError, match=r"b.npz: made with other settings \(sets differ"):
+        merge({"a.npz": part("a"), "b.npz": part("b", sets=("clean", "clean.1"))}, seeds, tasks, {})
+    with pytest.raises(InputError, match="1 records missing"):
+        merge({"a.npz": part("a")}, seeds, tasks, {})
+
+
 def test_a_folder_made_before_a_setting_existed_resumes_at_its_default(tmp_path, capsys):
     """settings.json written before --positives_per_query existed: a rerun at the default is the same run; one
     asking for P = 2 is refused."""
@@ -250,7 +348,6 @@ def test_seeds_for_trains_an_objective_with_the_first_n_seeds_and_the_report_say
     """--seeds 1 2 3 --seeds_for dual_infonce=2: infonce trains seeds 1-3, dual_infonce 1-2, and the report's
     rows list exactly those runs."""
     from mpcl_tevatron.recipes import xmrc as recipe
-    from mpcl_tevatron.xmrc.analysis import report
 
     args = recipe.parse_args(["--out", str(tmp_path / "out"), "--data_dir", SHARED, "--langs", "en",
                               "--objectives", "infonce", "dual_infonce", "--seeds", "1", "2", "3",
@@ -261,10 +358,11 @@ def test_seeds_for_trains_an_objective_with_the_first_n_seeds_and_the_report_say
     monkeypatch.setattr(recipe.Recipe, "train", lambda self, objective, seed: trained.append((objective, seed)) or "m")
     monkeypatch.setattr(recipe.Recipe, "encode", lambda *a: None)
     monkeypatch.setattr(recipe.Recipe, "search", lambda *a: None)
-    monkeypatch.setattr(recipe.Recipe, "timed", lambda *a, **k: None)
-    monkeypatch.setattr(report, "write_report", lambda *a, seeds, **k: reported.update(seeds) or {"n_runs": 0})
+    monkeypatch.setattr(recipe.Recipe, "record", lambda *a: None)
+    monkeypatch.setattr(recipe.Recipe, "report", lambda self, bench, seeds: reported.update(seeds))
     recipe.Recipe(args).run()
-    assert trained == [("infonce", 1), ("infonce", 2), ("infonce", 3), ("dual_infonce", 1), ("dual_infonce", 2)]
+    # seed by seed: a run cut short holds the objectives at equal seeds
+    assert trained == [("infonce", 1), ("dual_infonce", 1), ("infonce", 2), ("dual_infonce", 2), ("infonce", 3)]
     assert reported["dual_infonce"] == ["dual_infonce.seed1", "dual_infonce.seed2"]
     assert reported["infonce"] == ["infonce.seed1", "infonce.seed2", "infonce.seed3"]
 

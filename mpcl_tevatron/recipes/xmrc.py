@@ -10,13 +10,19 @@ English XMRC training set with the plugin's train driver), and baseline models z
 3. encode: Tevatron's encode flow (``python -m mpcl_tevatron.driver.encode``, the installed version's), once
    for every candidate of every language and once for every distinct query text (clean and typo'd);
 4. search: exact inner product, depth 100 (``mpcl_tevatron.search``, faiss) for X->X, X->en, en->X, X->pool;
-5. score: the records of every run (``xmrc.analysis.records``: every relevant candidate's rank), then ranx
-   and the report from them (``xmrc.analysis.report``): tables (markdown, LaTeX), JSON, plots.
+5. record: each run's records right after its search (``xmrc.analysis.records``: every relevant candidate's
+   rank; ``records/<run>.npz``);
+6. score: every run's records in one ``records.npz``, then ranx and the report from it
+   (``xmrc.analysis.report``): tables (markdown, LaTeX), JSON, plots.
 
-Resumable: each step writes its output under a temporary name and renames it when complete (the file that
-marks a step done is written last), so a rerun skips finished steps and redoes an interrupted one; the
-training child dies with the recipe. ``settings.json`` pins the settings of an output folder; a rerun
-with other settings is refused instead of mixing results. ``timings.json`` records the wall time of every step.
+Steps 2-5 run one model at a time, zero-shot first, then seed by seed across the objectives, so a run cut short
+holds finished runs with the objectives at equal seeds. Resumable: each step writes its output under a
+temporary name and renames it when complete (the file that marks a step done is written last), so a rerun skips
+finished steps and redoes an interrupted one; the training child dies with the recipe. A run longer than one
+machine's sitting keeps only its small files between sittings (settings.json, timings.json and the runs'
+records), and the next sitting carries them in with ``--resume_from``. ``settings.json`` pins the settings of an
+output folder; a rerun with other settings is refused instead of mixing results. ``timings.json`` records the
+wall time of every step.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -47,6 +53,7 @@ DEFAULT_OBJECTIVES = ("infonce", "dual_infonce", "mp_infonce", "dst", "dst_mp", 
 ZERO_SHOT = "zero-shot"
 SEP = "|"  # joins language, query set and question id in the encoded query ids
 DEPTH = 100
+RUN_RECORDS = "records"  # <benchmark folder>/records/<run>.npz: one run's records
 
 
 def parse_args(argv=None):
@@ -54,6 +61,11 @@ def parse_args(argv=None):
                                                 formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("--out", default="runs/xmrc", help="output folder (rerun to resume): new, empty or this "
                    "recipe's own; one recipe at a time writes it")
+    p.add_argument("--resume_from", default=None, metavar="DIR",
+                   help="an earlier sitting's folder of this run, made with the same settings, of which only the "
+                   "small files were kept (settings.json, timings.json, records/<run>.npz and the same under "
+                   "mlqa-r/; e.g. committed under docs/): its runs are carried into --out, not made again. For a "
+                   "run longer than one machine's sitting")
     p.add_argument("--data_dir", default=os.environ.get("XQUAD_R", "../shared/data/xquad-r"),
                    help="XQuAD-R folder of <lang>.json (default ../shared/data/xquad-r, or $XQUAD_R)")
     p.add_argument("--model", default="e5", help="base model: e5 (offline multilingual-e5-small, converted from "
@@ -165,6 +177,8 @@ def check_args(args) -> Optional[str]:
             return f"--severities: {e}"
     if args.severities and args.copies < 1:
         return "--copies must be >= 1 to score typo'd queries (or give --severities with none)"
+    if args.resume_from is not None and not os.path.isfile(os.path.join(args.resume_from, "settings.json")):
+        return f"--resume_from {args.resume_from}: no settings.json there (not an XMRC recipe's folder)"
     if not os.path.isdir(args.data_dir):
         return f"--data_dir {args.data_dir}: no such folder"
     missing = _missing_language_file("--langs", args.data_dir, dict.fromkeys(["en", *args.langs]))
@@ -293,24 +307,46 @@ class Recipe:
                                              list(args.mlqa_langs), "all", False))
         self.timings_path = os.path.join(self.out, "timings.json")
         self.timings = {}
+        self.resumed_timings = {}
         from ..adapters import steps
         self.steps = steps()  # the installed Tevatron's train and encode flags
 
     # -- bookkeeping -------------------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """The settings that change a result (settings.json): every flag but the output folders, the rows and
+        their seeds, batch sizes of encoding and the report's correction."""
+        return {k: v for k, v in vars(self.args).items() if k not in (
+            "out", "resume_from", "objectives", "baselines", "seeds", "seeds_for", "encode_batch_size",
+            "corpus_batch_size", "correction")}
+
+    def changed_settings(self, folder: str) -> dict:
+        """{setting: (folder's, this run's)} for each that differs from ``folder``'s settings.json."""
+        old = {**LATER_SETTINGS, **read_json(os.path.join(folder, "settings.json"))}  # a folder made before a
+        return {k: (old.get(k), v) for k, v in self.settings().items() if old.get(k) != v}  # setting: its default
+
     def pin_settings(self):
-        settings = {k: v for k, v in vars(self.args).items() if k not in (
-            "out", "objectives", "baselines", "seeds", "seeds_for", "encode_batch_size", "corpus_batch_size",
-            "correction")}
         path = os.path.join(self.out, "settings.json")
         os.makedirs(self.out, exist_ok=True)
         if os.path.isfile(path):
-            old = read_json(path)
-            old = {**LATER_SETTINGS, **old}  # a folder made before a setting existed ran with its default
-            changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+            changed = self.changed_settings(self.out)
             if changed:
                 raise InputError(f"{self.out} was made with other settings {changed}; use another --out")
         else:
-            _atomic_json(path, settings)
+            _atomic_json(path, self.settings())
+
+    def check_resume_from(self):
+        """``--resume_from``: an earlier sitting's folder (its settings.json, records/ and timings.json), made
+        with these settings; its timings are read for the runs it carries."""
+        folder = self.args.resume_from
+        if folder is None:
+            return
+        if os.path.realpath(folder) == os.path.realpath(self.out):
+            raise InputError(f"--resume_from {folder} is --out itself (rerun without it to resume there)")
+        changed = self.changed_settings(folder)
+        if changed:
+            raise InputError(f"--resume_from {folder} was made with other settings {changed}")
+        timings = os.path.join(folder, "timings.json")
+        self.resumed_timings = read_json(timings) if os.path.isfile(timings) else {}
 
     def timed(self, step: str, seconds: float, **extra):
         self.timings[step] = {"seconds": round(seconds, 2), "cpu": cpu_description(), **extra}
@@ -475,38 +511,100 @@ class Recipe:
                 claim_folder(self.out, (), "an XMRC recipe's (it has no settings.json)")
             if os.path.isfile(self.timings_path):
                 self.timings = read_json(self.timings_path)
+            self.check_resume_from()
             self._run()
+
+    def runs(self) -> Tuple[Dict[str, List[str]], List[Tuple[str, Callable[[], str]]]]:
+        """The report's rows and their runs ({row: [run]}), and every run in the order it is made, each with
+        what gives its model: the base model and the baselines zero-shot first, then the trained models seed by
+        seed (every objective's first seed, then every second...), so that a run cut short holds the objectives
+        at equal seeds."""
+        a = self.args
+        seeds: Dict[str, List[str]] = {ZERO_SHOT: [ZERO_SHOT]}
+        order: List[Tuple[str, Callable[[], str]]] = [(ZERO_SHOT, lambda: self.base_model(a.model))]
+        for baseline in a.baselines:
+            row = f"{baseline} {ZERO_SHOT}"
+            seeds[row] = [row]
+            order.append((row, lambda name=baseline: self.base_model(name)))
+        counts = {o: dict(a.seeds_for).get(o, len(a.seeds)) for o in a.objectives}
+        for objective in a.objectives:
+            seeds[objective] = [run_name(objective, seed) for seed in a.seeds[:counts[objective]]]
+        for i, seed in enumerate(a.seeds):
+            order += [(run_name(o, seed), lambda o=o, seed=seed: self.train(o, seed))
+                      for o in a.objectives if i < counts[o]]
+        rows = {ZERO_SHOT: seeds[ZERO_SHOT], **{o: seeds[o] for o in a.objectives},
+                **{r: seeds[r] for r in seeds if r != ZERO_SHOT and r not in a.objectives}}
+        return rows, order
 
     def _run(self):
         a = self.args
         self.pin_settings()
         for bench in self.benchmarks:
             self.build_data(bench)
-        models: Dict[str, str] = {ZERO_SHOT: self.base_model(a.model)}  # run name -> model
-        seeds: Dict[str, List[str]] = {ZERO_SHOT: [ZERO_SHOT]}  # report row -> its runs, one per seed
-        for objective in a.objectives:
-            seeds[objective] = []
-            for seed in a.seeds[:dict(a.seeds_for).get(objective, len(a.seeds))]:
-                run = run_name(objective, seed)
-                models[run] = self.train(objective, seed)
-                seeds[objective].append(run)
-        for baseline in a.baselines:
-            row = f"{baseline} {ZERO_SHOT}"
-            models[row], seeds[row] = self.base_model(baseline), [row]
-        for run, model in models.items():
-            for bench in self.benchmarks:
-                self.encode(bench, run, model)
-                self.search(bench, run)
-        from ..xmrc.analysis.report import write_report
+        seeds, order = self.runs()
+        for run, model in order:
+            todo = [bench for bench in self.benchmarks if not self.carry(bench, run)]
+            if todo:
+                path = model()
+                for bench in todo:
+                    self.encode(bench, run, path)
+                    self.search(bench, run)
+                    self.record(bench, run)
         for bench in self.benchmarks:
-            t = time.time()
-            if not bench.train:  # the report reads the settings beside the runs: the recipe's own
-                _atomic_json(os.path.join(bench.root, "settings.json"), read_json(os.path.join(self.out,
-                                                                                               "settings.json")))
-            report = write_report(bench.root, list(seeds), self.tasks(bench), a.severities, reference="infonce"
-                                  if "infonce" in seeds else ZERO_SHOT, correction=a.correction, seeds=seeds)
-            self.timed(bench.step("score"), time.time() - t, runs=report["n_runs"])
-            self.log(f"report: {os.path.join(bench.root, 'report.md')}")
+            self.report(bench, seeds)
+
+    def record(self, bench: Benchmark, run: str):
+        """One run's records (``xmrc.analysis.records``) from its search, ``<bench>/records/<run>.npz``: what
+        the report is built from, and what a later sitting carries (``--resume_from``)."""
+        from ..xmrc.analysis.records import collect
+
+        final = os.path.join(bench.root, RUN_RECORDS, f"{run}.npz")
+        if os.path.isfile(final):
+            return
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        collect(bench.root, {run: [run]}, self.tasks(bench), self.args.severities,
+                {"settings": read_json(os.path.join(self.out, "settings.json"))}).save(final)
+
+    def carry(self, bench: Benchmark, run: str) -> bool:
+        """Whether ``run``'s records for ``bench`` are here, or carried (copied, with the run's timings) from
+        ``--resume_from``: then the run is not made again."""
+        final = os.path.join(bench.root, RUN_RECORDS, f"{run}.npz")
+        if os.path.isfile(final):
+            return True
+        if self.args.resume_from is None:
+            return False
+        source_root = os.path.join(self.args.resume_from, os.path.relpath(bench.root, self.out))
+        source = os.path.join(source_root, RUN_RECORDS, f"{run}.npz")
+        if not os.path.isfile(source):
+            return False
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        with open(source, "rb") as src, atomic_open(final, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        carried = {step: t for step, t in self.resumed_timings.items()
+                   if step.split("/")[1:2 if bench.train else 3] == ([run] if bench.train else [bench.name, run])}
+        self.timings.update({step: t for step, t in carried.items() if step not in self.timings})
+        _atomic_json(self.timings_path, self.timings)
+        self.log(f"carried {run} ({bench.name}) from {self.args.resume_from}")
+        return True
+
+    def report(self, bench: Benchmark, seeds: Dict[str, List[str]]):
+        """The benchmark's records.npz (every run's records, ``records.merge``) and the report built from it."""
+        from ..xmrc.analysis.records import RECORDS, Records, merge, task_list
+        from ..xmrc.analysis.report import render
+        from ..xmrc.analysis.results import Results
+
+        t = time.time()
+        settings = read_json(os.path.join(self.out, "settings.json"))
+        if not bench.train:  # the report reads the settings beside the runs: the recipe's own
+            _atomic_json(os.path.join(bench.root, "settings.json"), settings)
+        paths = [os.path.join(bench.root, RUN_RECORDS, f"{run}.npz") for runs in seeds.values() for run in runs]
+        records = merge({path: Records.load(path) for path in paths}, seeds, task_list(self.tasks(bench)),
+                        {"reference": "infonce" if "infonce" in seeds else ZERO_SHOT,
+                         "correction": self.args.correction, "settings": settings})
+        records.save(os.path.join(bench.root, RECORDS))
+        report = render(bench.root, Results.from_records(records))
+        self.timed(bench.step("score"), time.time() - t, runs=report["n_runs"])
+        self.log(f"report: {os.path.join(bench.root, 'report.md')}")
 
 
 def run_name(objective: str, seed: int) -> str:

@@ -171,10 +171,50 @@ def collect(out: str, seeds: Dict[str, List[str]], tasks: Sequence[Task], severi
     if depth is None or depth > 254:
         raise InputError(f"{out}: no run to record" if depth is None else f"depth {depth}: records hold <= 254")
     meta = {**meta, "seeds": {row: list(runs) for row, runs in seeds.items()}, "severities": list(severities),
-            "sets": sets, "depth": depth,
-            "tasks": [{"name": t.name, "query": t.query, "target": t.target, "searched": list(t.searched),
-                       "qrels": t.qrels, "questions": questions[t.name]} for t in tasks]}
+            "sets": sets, "depth": depth, "tasks": _tasks_meta(tasks, questions)}
     return Records(meta, ranks)
+
+
+def task_list(tasks: Sequence[Task]) -> List[dict]:
+    """The records' description of ``tasks`` (``meta["tasks"]``): each task's name, languages, qrels file and
+    questions (``task_questions``), read from the qrels."""
+    qrels = {task.qrels: read_qrels(task.qrels).to_dict() for task in tasks}
+    return _tasks_meta(tasks, {task.name: task_questions(task, qrels[task.qrels]) for task in tasks})
+
+
+def _tasks_meta(tasks: Sequence[Task], questions: Dict[str, List[str]]) -> List[dict]:
+    return [{"name": t.name, "query": t.query, "target": t.target, "searched": list(t.searched), "qrels": t.qrels,
+             "questions": questions[t.name]} for t in tasks]
+
+
+def merge(parts: Dict[str, "Records"], seeds: Dict[str, List[str]], tasks: List[dict], meta: dict) -> Records:
+    """The records of a report from one run's records each (``parts``: {file: records}; the XMRC recipe's
+    ``records/<run>.npz``, some perhaps carried from an earlier sitting elsewhere): rows and their runs
+    ``seeds``, this build's tasks (``task_list``) and ``meta``'s report settings. A part whose tasks or their
+    questions differ from this build's (its qrels file may lie elsewhere), or whose query sets, severities or
+    depth differ from the first part's, was made on other data or settings: refused, naming its file."""
+    def shape(part_tasks):
+        return [{k: v for k, v in t.items() if k != "qrels"} for t in part_tasks]
+
+    if not parts:
+        raise InputError("no run to record")
+    first = next(iter(parts.values())).meta
+    ranks = {}
+    for path, part in parts.items():
+        if shape(part.meta["tasks"]) != shape(tasks):
+            raise InputError(f"{path}: made on other data (its tasks or their questions are not this build's)")
+        differ = [k for k in ("sets", "severities", "depth") if part.meta[k] != first[k]]
+        if differ:
+            raise InputError(f"{path}: made with other settings ({', '.join(differ)} differ from "
+                             f"{next(iter(parts))}'s)")
+        ranks.update(part.ranks)
+    merged = Records({**meta, "seeds": {row: list(runs) for row, runs in seeds.items()},
+                      **{k: first[k] for k in ("severities", "sets", "depth")}, "tasks": tasks}, {})
+    missing = [key for key in merged.keys() if key not in ranks]
+    if missing:
+        raise InputError(f"{len(missing)} records missing from the runs' files, e.g. {missing[0]}")
+    merged.ranks = {key: ranks[key] for key in merged.keys()}
+    return merged
 
 
 def _ranks_of_relevant(r: dict, qrels: Dict[str, Dict[str, int]], questions: List[str]) -> Dict[str, np.ndarray]:
