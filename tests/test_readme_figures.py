@@ -11,7 +11,7 @@ from mpcl_tevatron.xmrc.analysis.records import Records
 from mpcl_tevatron.xmrc.analysis.report import json_data, xx_table
 from mpcl_tevatron.xmrc.analysis.results import Results
 
-from .conftest import ROOT
+from .conftest import MLQA_R, ROOT, SHARED, needs_mlqa, needs_xquad
 
 README = os.path.join(ROOT, "README.md")
 
@@ -74,6 +74,24 @@ def test_readmes_answer_is_the_dev_base_points_records():
     assert len(curve) == 24 and f"(smallest {min(corrected(curve, 'holm')):.2f})" in readme
     supcon = next(f for f in data["forms"] if f["form"] == "supcon_out")["minus_eq4"]["X->pool mAP@20 | clean"]
     assert f"{supcon['diff']:+.4f} [{supcon['low']:+.4f}, {supcon['high']:+.4f}] X->pool mAP@20 clean" in readme
+
+
+@needs_xquad
+@needs_mlqa
+def test_readme_counts_the_answer_runs_finished_runs():
+    """README's count of the answer run's finished runs is the number of runs whose records are committed under
+    docs/answer-run/ (on both benchmarks), out of the runs its command makes."""
+    from mpcl_tevatron.recipes.xmrc import Recipe, parse_args
+
+    folder = os.path.join(ROOT, "docs", "answer-run")
+    done = {name for name in os.listdir(os.path.join(folder, "records"))}
+    assert done == set(os.listdir(os.path.join(folder, "mlqa-r", "records")))
+    argv = ["--data_dir", SHARED, "--mlqa_r", MLQA_R, "--copies", "3", "--seeds", *map(str, range(42, 52)), "--seeds_for",
+            "dual_infonce=5", "dst=3", "dst_mp=3", "typo_cl=3", "typo_cl_mp=3"]
+    _, order = Recipe(parse_args(argv)).runs()
+    assert done <= {f"{run}.npz" for run, _ in order}
+    readme = " ".join(open(README, encoding="utf-8").read().split())
+    assert f"has finished {len(done)} of its {len(order)} runs" in readme
 
 
 def committed_records():
