@@ -520,20 +520,15 @@ class Recipe:
         seed (every objective's first seed, then every second...), so that a run cut short holds the objectives
         at equal seeds."""
         a = self.args
-        seeds: Dict[str, List[str]] = {ZERO_SHOT: [ZERO_SHOT]}
-        order: List[Tuple[str, Callable[[], str]]] = [(ZERO_SHOT, lambda: self.base_model(a.model))]
-        for baseline in a.baselines:
-            row = f"{baseline} {ZERO_SHOT}"
-            seeds[row] = [row]
-            order.append((row, lambda name=baseline: self.base_model(name)))
+        baselines = {f"{name} {ZERO_SHOT}": name for name in a.baselines}  # row -> base model
         counts = {o: dict(a.seeds_for).get(o, len(a.seeds)) for o in a.objectives}
-        for objective in a.objectives:
-            seeds[objective] = [run_name(objective, seed) for seed in a.seeds[:counts[objective]]]
+        rows = {ZERO_SHOT: [ZERO_SHOT], **{o: [run_name(o, seed) for seed in a.seeds[:counts[o]]]
+                                           for o in a.objectives}, **{row: [row] for row in baselines}}
+        order: List[Tuple[str, Callable[[], str]]] = [(ZERO_SHOT, lambda: self.base_model(a.model))]
+        order += [(row, lambda name=name: self.base_model(name)) for row, name in baselines.items()]
         for i, seed in enumerate(a.seeds):
             order += [(run_name(o, seed), lambda o=o, seed=seed: self.train(o, seed))
                       for o in a.objectives if i < counts[o]]
-        rows = {ZERO_SHOT: seeds[ZERO_SHOT], **{o: seeds[o] for o in a.objectives},
-                **{r: seeds[r] for r in seeds if r != ZERO_SHOT and r not in a.objectives}}
         return rows, order
 
     def _run(self):

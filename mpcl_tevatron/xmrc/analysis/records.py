@@ -151,7 +151,8 @@ def collect(out: str, seeds: Dict[str, List[str]], tasks: Sequence[Task], severi
     query's top ``depth`` as positions in them). ``meta`` adds the report's settings (reference, correction,
     settings). A question missing from a query set ranks nothing (0)."""
     qrels = {task.qrels: read_qrels(task.qrels).to_dict() for task in tasks}
-    questions = {task.name: task_questions(task, qrels[task.qrels]) for task in tasks}
+    listed = _tasks_meta(tasks, qrels)
+    questions = {t["name"]: t["questions"] for t in listed}
     ranks, sets, depth = {}, None, None
     for run in tqdm([r for runs in seeds.values() for r in runs], desc="records", unit="run"):
         with open(os.path.join(out, "runs", f"{run}.pkl"), "rb") as f:
@@ -171,20 +172,20 @@ def collect(out: str, seeds: Dict[str, List[str]], tasks: Sequence[Task], severi
     if depth is None or depth > 254:
         raise InputError(f"{out}: no run to record" if depth is None else f"depth {depth}: records hold <= 254")
     meta = {**meta, "seeds": {row: list(runs) for row, runs in seeds.items()}, "severities": list(severities),
-            "sets": sets, "depth": depth, "tasks": _tasks_meta(tasks, questions)}
+            "sets": sets, "depth": depth, "tasks": listed}
     return Records(meta, ranks)
 
 
 def task_list(tasks: Sequence[Task]) -> List[dict]:
     """The records' description of ``tasks`` (``meta["tasks"]``): each task's name, languages, qrels file and
     questions (``task_questions``), read from the qrels."""
-    qrels = {task.qrels: read_qrels(task.qrels).to_dict() for task in tasks}
-    return _tasks_meta(tasks, {task.name: task_questions(task, qrels[task.qrels]) for task in tasks})
+    return _tasks_meta(tasks, {task.qrels: read_qrels(task.qrels).to_dict() for task in tasks})
 
 
-def _tasks_meta(tasks: Sequence[Task], questions: Dict[str, List[str]]) -> List[dict]:
+def _tasks_meta(tasks: Sequence[Task], qrels: Dict[str, Dict[str, Dict[str, int]]]) -> List[dict]:
+    """``task_list`` from qrels already read ({qrels file: qrels})."""
     return [{"name": t.name, "query": t.query, "target": t.target, "searched": list(t.searched), "qrels": t.qrels,
-             "questions": questions[t.name]} for t in tasks]
+             "questions": task_questions(t, qrels[t.qrels])} for t in tasks]
 
 
 def merge(parts: Dict[str, "Records"], seeds: Dict[str, List[str]], tasks: List[dict], meta: dict) -> Records:
