@@ -1,6 +1,6 @@
 """The report's interval holds the true difference at least 93% of the time at nominal 95%, by simulation at
 the answer run's design (seeds, typo'd copies, paired / zero-shot / unpaired control) under every regime of
-where the variance comes from; and the table README shows (docs/interval_coverage.json) is this one."""
+where the variance comes from; and the tables README and the docs show (docs/interval_coverage.json) are this one."""
 
 import json
 import os
@@ -41,6 +41,18 @@ def test_the_docs_show_the_recorded_simulation(table):
         line = f"| {design} | " + " | ".join(f"{row[r]:.1%}" for r in COVERAGE_REGIMES) + " |"
         assert line in page, line
     assert "```{include} _generated/coverage.md" in open(os.path.join(ROOT, "docs", "xmrc.md"), encoding="utf-8").read()
+
+
+def test_readme_shows_the_recorded_simulation(table):
+    """README's coverage table is the recorded one, row for row, and the range its sentence quotes is the table's."""
+    recorded, _ = table
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    for design, row in recorded["coverage"].items():
+        line = f"| {design} | " + " | ".join(f"{row[r]:.1%}" for r in COVERAGE_REGIMES) + " |"
+        assert line in readme, line
+    cells = [c for row in recorded["coverage"].values() for c in row.values()]
+    quoted = f"{100 * min(cells):.1f}-{100 * max(cells):.1f}% of {recorded['simulations']:,} simulations a cell"
+    assert quoted in " ".join(readme.split()), quoted
 
 
 def test_a_narrower_interval_fails_the_check():
