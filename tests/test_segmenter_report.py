@@ -527,6 +527,34 @@ def test_report_renders_exactly_as_recorded(tmp_path):
             assert got == f.read(), name
 
 
+def test_pool_summary_gives_each_row_its_column_and_its_languages(tmp_path):
+    """LAReQA's comparison with several rows: a column a row in the order given, each cell the row's mean over
+    languages of X->pool on clean queries (mAP@20 by hand: the synthetic run has one relevant candidate, so
+    AP@20 = 1 / rank within 20) with its interval around it; the published figures in the first line only; a
+    per-language mAP@20 line a row; an unknown row refused in one line."""
+    from mpcl_tevatron.xmrc.analysis.report import pool_summary
+    from mpcl_tevatron.xmrc.analysis.results import Results
+
+    langs, ranks, tasks, seeds = _three_language_runs(tmp_path)
+    r = Results.build(str(tmp_path), list(ranks), tasks, ["w1"], seeds=seeds)
+    text = pool_summary(r, "Toy", rows=("mp_infonce", "infonce"), published="X-Y 0.66")
+    lines = text.splitlines()
+    assert lines[0] == ("| Toy X->pool, clean, mean over 3 languages [95% interval] | mp_infonce | infonce | "
+                        "published (mAP) |")
+    by_hand = {row: np.mean([1 / ranks[row](i, k) for i in range(60) for k in range(2)]) for row in ranks}
+    map_line = lines[2].split(" | ")
+    assert map_line[0] == "| mAP@20 (LAReQA's measure, XTREME's depth)" and map_line[3] == "X-Y 0.66 |"
+    for cell, row in zip(map_line[1:3], ("mp_infonce", "infonce")):
+        mean, low, high = (float(x) for x in cell.replace("[", "").replace("]", "").replace(",", "").split())
+        assert mean == pytest.approx(by_hand[row], abs=5e-4) and low <= mean <= high and low < high
+    assert all(line.endswith(" |  |") for line in lines[3:5])
+    per_language = [line for line in lines if line.startswith("| mp_infonce |") or line.startswith("| infonce |")]
+    assert [line.split(" | ")[0] for line in per_language] == ["| mp_infonce", "| infonce"]
+    assert per_language[1] == "| infonce | " + " | ".join([f"{by_hand['infonce']:.3f}"] * 3) + " |"
+    with pytest.raises(InputError, match="no row typo_cl in this run"):
+        pool_summary(r, "Toy", rows=("typo_cl",))
+
+
 def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):
     """One seed and no typo'd severity: no typo'd column, no seed note, no typo gap per language. With a
     severity: a row that never retrieves has an n/a typo gap; a twin below its one-positive twin is counted ▼;

@@ -363,18 +363,25 @@ POOL_MEASURES = {"map@20": "mAP@20 (LAReQA's measure, XTREME's depth)",
                  "mrr@10": "MRR@10 (first relevant, any language)", "recall@100": "Recall@100"}
 
 
-def pool_summary(results: Results, dataset: str, row: str = "zero-shot", published: str = "") -> str:
-    """One row's X->pool figures on clean queries, mean over languages with its 95% interval
-    (``Results.language_mean_interval``), as a markdown table, then its mAP@20 per language: LAReQA's
-    setting. ``published`` fills the first measure's last column (the figures a paper reports)."""
-    lines = [f"| {dataset} X->pool, clean, mean over {len(results.langs)} languages [95% interval] | {row} | "
-             "published (mAP) |", "|---|---|---|"]
+def pool_summary(results: Results, dataset: str, rows: Sequence[str] = ("zero-shot",), published: str = "") -> str:
+    """The ``rows``' X->pool figures on clean queries, a column a row: each the mean over languages with its 95%
+    interval (``Results.language_mean_interval``: seeds, copies and question ids for a trained row, questions
+    for one run), as a markdown table; then each row's mAP@20 per language. LAReQA's setting. ``published``
+    fills the first measure's last column (the figures a paper reports)."""
+    unknown = [row for row in rows if row not in results.rows]
+    if unknown:
+        raise InputError(f"no row {', '.join(unknown)} in this run (it has {', '.join(results.rows)})")
+    lines = [f"| {dataset} X->pool, clean, mean over {len(results.langs)} languages [95% interval] | "
+             + " | ".join(rows) + " | published (mAP) |", "|---|" + "---|" * (len(rows) + 1)]
     for i, (metric, label) in enumerate(POOL_MEASURES.items()):
-        mean, low, high = results.language_mean_interval(row, "X->pool", "clean", metric)
-        lines.append(f"| {label} | {mean:.3f} [{low:.3f}, {high:.3f}] | {published if i == 0 else ''} |")
-    per_language = ", ".join(f"{x} {results.mean(row, results.task('X->pool', x), 'clean', 'map@20'):.3f}"
-                             for x in results.langs)
-    return "\n".join(lines + ["", f"mAP@20 per language: {per_language}."])
+        cells = ["{:.3f} [{:.3f}, {:.3f}]".format(*results.language_mean_interval(row, "X->pool", "clean", metric))
+                 for row in rows]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {published if i == 0 else ''} |")
+    lines += ["", "mAP@20 per language:", "", "| row | " + " | ".join(results.langs) + " |",
+              "|---|" + "---|" * len(results.langs)]
+    lines += [f"| {row} | " + " | ".join(f"{results.mean(row, results.task('X->pool', x), 'clean', 'map@20'):.3f}"
+                                        for x in results.langs) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 #: what ``--from`` writes into its --out folder (and may replace there)
