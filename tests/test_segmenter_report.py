@@ -8,6 +8,8 @@ import shutil
 import math
 import os
 import pickle
+import re
+import sys
 
 import numpy as np
 import pytest
@@ -476,6 +478,7 @@ def test_pivot_tables_leave_the_pivot_out_and_average_the_others(tmp_path):
 
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _three_language_runs(tmp_path):
@@ -553,6 +556,38 @@ def test_pool_summary_gives_each_row_its_column_and_its_languages(tmp_path):
     assert per_language[1] == "| infonce | " + " | ".join([f"{by_hand['infonce']:.3f}"] * 3) + " |"
     with pytest.raises(InputError, match="no row typo_cl in this run"):
         pool_summary(r, "Toy", rows=("typo_cl",))
+
+
+def test_the_answer_page_shows_no_figure_until_the_run_is_merged_then_its_summary(tmp_path):
+    """The report page's answer tables (docs/_ext/records_tables.py): while only per-run records exist, a count
+    and no figure; from a records.npz, the summary: the primary comparison with its figures from the records,
+    the twins, every row's mean difference, LAReQA's measure of the rows it has beside the published
+    figures, headings one level below the page's; and docs/report.md includes both benchmarks' pages."""
+    sys.path.insert(0, os.path.join(ROOT, "docs", "_ext"))
+    try:
+        from records_tables import LAREQA_PUBLISHED, answer_page
+    finally:
+        sys.path.pop(0)
+    from mpcl_tevatron.xmrc.analysis.results import Results
+
+    (tmp_path / "records").mkdir()
+    for name in ("zero-shot.npz", "infonce.seed42.npz", "notes.txt"):
+        (tmp_path / "records" / name).write_text("")
+    waiting = answer_page(str(tmp_path), "XQuAD-R")
+    assert waiting.startswith("Not finished: 2 runs recorded so far.") and not re.search(r"\d\.\d", waiting)
+    langs, ranks, tasks, seeds = _three_language_runs(tmp_path)
+    r = Results.build(str(tmp_path), list(ranks), tasks, ["w1"], seeds=seeds)
+    page = answer_page(str(tmp_path), "XQuAD-R")
+    assert "\n## " not in page and page.startswith("### The primary comparison: `mp_infonce` minus `infonce`")
+    for e in r.primary:
+        assert f"| {e['measure']} | {e['condition']} | {e['diff']:+.4f} | [{e['low']:+.4f}, {e['high']:+.4f}] |" in page
+    for heading in ("### Multi-positive vs its one-positive twin", "### Mean over languages: difference from",
+                    "### XQuAD-R X->pool against LAReQA's published mAP"):
+        assert heading in page, heading
+    assert ("| XQuAD-R X->pool, clean, mean over 3 languages [95% interval] | infonce | mp_infonce | dual_infonce "
+            "| published (mAP) |") in page and LAREQA_PUBLISHED["XQuAD-R"] in page
+    report_page = open(os.path.join(ROOT, "docs", "report.md"), encoding="utf-8").read()
+    assert all(f"```{{include}} _generated/answer_{name}.md" in report_page for name in ("xquad", "mlqa"))
 
 
 def test_report_leaves_out_what_a_run_does_not_have_and_says_n_a(tmp_path):

@@ -8,7 +8,7 @@ import os
 
 from mpcl_tevatron.recipes import scale
 from mpcl_tevatron.xmrc.analysis.records import RECORDS, Records
-from mpcl_tevatron.xmrc.analysis.report import json_data, pool_summary, xx_table
+from mpcl_tevatron.xmrc.analysis.report import json_data, pool_summary, summary, xx_table
 from mpcl_tevatron.xmrc.analysis.results import Results
 from mpcl_tevatron.xmrc.analysis.statistics import coverage_markdown
 
@@ -21,6 +21,17 @@ def _results(*folder: str) -> Results:
     return Results.from_records(Records.load(os.path.join(*folder, RECORDS)))
 
 
+def answer_page(folder: str, dataset: str) -> str:
+    """The answer run's tables on one benchmark (``report.summary``) from the records.npz its last sitting
+    writes; until then, how many of its runs are recorded, and no figure."""
+    if os.path.isfile(os.path.join(folder, RECORDS)):
+        return summary(_results(folder), dataset, published=LAREQA_PUBLISHED[dataset])
+    runs = os.path.join(folder, "records")
+    done = len([name for name in os.listdir(runs) if name.endswith(".npz")]) if os.path.isdir(runs) else 0
+    return (f"Not finished: {done} runs recorded so far. The tables appear here, generated from the run's records, "
+            "when every run has finished.\n")
+
+
 def generated_pages(docs: str) -> dict:
     """{file name: markdown} of every generated table, from the records under ``docs``."""
     pages = {"quickstart.md": "```text\n" + xx_table(json_data(_results(docs, "quickstart"))) + "\n```\n",
@@ -28,6 +39,8 @@ def generated_pages(docs: str) -> dict:
                                              published=LAREQA_PUBLISHED["XQuAD-R"]) + "\n",
              "lareqa_mlqa.md": pool_summary(_results(docs, "lareqa", "mlqa-r"), "MLQA-R",
                                             published=LAREQA_PUBLISHED["MLQA-R"]) + "\n"}
+    pages["answer_xquad.md"] = answer_page(os.path.join(docs, "answer-run"), "XQuAD-R")
+    pages["answer_mlqa.md"] = answer_page(os.path.join(docs, "answer-run", "mlqa-r"), "MLQA-R")
     with open(os.path.join(docs, "interval_coverage.json"), encoding="utf-8") as f:
         coverage = json.load(f)
     pages["coverage.md"] = coverage_markdown(coverage["coverage"], coverage["simulations"]) + "\n"

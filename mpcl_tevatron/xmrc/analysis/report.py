@@ -149,13 +149,18 @@ def _twins_markdown(r: Results) -> List[str]:
              f"over these comparisons, p < {ALPHA} in both tests.\n"] + md_table(header, lines))
 
 
-def _differences_markdown(r: Results) -> List[str]:
+def _mean_differences_markdown(r: Results) -> List[str]:
+    """Every row's mean over languages minus the reference's, a column per family and condition."""
     header = ["row"] + [f"{_family(r, fam)} {c}" for fam in MEAN_FAMILIES for c in r.conditions]
     lines = [[row] + ["n/a" if by_key.get(f"{fam} | {c}") is None else interval_cell(by_key[f"{fam} | {c}"])
                       for fam in MEAN_FAMILIES for c in r.conditions] for row, by_key in r.mean_diffs.items()]
-    md = [f"## Mean over languages: difference from `{r.reference}`, 95% interval\n",
-          "The mean over languages of each language's mean; seeds, typo'd copies and question ids (a question "
-          "in several languages is one unit) as crossed random samples.\n"] + md_table(header, lines)
+    return [f"## Mean over languages: difference from `{r.reference}`, 95% interval\n",
+            "The mean over languages of each language's mean; seeds, typo'd copies and question ids (a question "
+            "in several languages is one unit) as crossed random samples.\n"] + md_table(header, lines)
+
+
+def _differences_markdown(r: Results) -> List[str]:
+    md = _mean_differences_markdown(r)
     lines = []
     for row in r.rows:
         if row == r.reference:
@@ -382,6 +387,23 @@ def pool_summary(results: Results, dataset: str, rows: Sequence[str] = ("zero-sh
     lines += [f"| {row} | " + " | ".join(f"{results.mean(row, results.task('X->pool', x), 'clean', 'map@20'):.3f}"
                                         for x in results.langs) + " |" for row in rows]
     return "\n".join(lines)
+
+
+#: the rows a summary sets beside LAReQA's published figures: zero-shot, the primary comparison's two rows and
+#: ``mp_infonce``'s one-positive twin (those a run has)
+SUMMARY_POOL_ROWS = ("zero-shot", "infonce", "mp_infonce", "dual_infonce")
+
+
+def summary(results: Results, dataset: str, published: str = "") -> str:
+    """A run's answer in short, for a page that shows several runs: the primary comparison, the multi-positive
+    objectives against their one-positive twins, every row's mean difference from the reference (X->X,
+    X->pool, X->pivot, pivot->X, with intervals), and LAReQA's measure of ``SUMMARY_POOL_ROWS`` beside the
+    ``published`` figures (``pool_summary``); its headings one level below the report's."""
+    md = _primary_markdown(results) + _twins_markdown(results) + _mean_differences_markdown(results)
+    md = ["#" + line if line.startswith("## ") else line for line in md]
+    rows = [row for row in SUMMARY_POOL_ROWS if row in results.rows]
+    md += [f"### {dataset} X->pool against LAReQA's published mAP\n", pool_summary(results, dataset, rows, published)]
+    return "\n".join(md) + "\n"
 
 
 #: what ``--from`` writes into its --out folder (and may replace there)
