@@ -76,6 +76,11 @@ def test_readmes_answer_is_the_dev_base_points_records():
     assert f"{supcon['diff']:+.4f} [{supcon['low']:+.4f}, {supcon['high']:+.4f}] X->pool mAP@20 clean" in readme
 
 
+#: the answer run's command (docs/report.md), its data where the tests find them
+ANSWER_ARGV = ["--data_dir", SHARED, "--mlqa_r", MLQA_R, "--copies", "3", "--seeds", *map(str, range(42, 52)),
+               "--seeds_for", "dual_infonce=5", "dst=3", "dst_mp=3", "typo_cl=3", "typo_cl_mp=3"]
+
+
 @needs_xquad
 @needs_mlqa
 def test_readme_counts_the_answer_runs_finished_runs():
@@ -86,12 +91,33 @@ def test_readme_counts_the_answer_runs_finished_runs():
     folder = os.path.join(ROOT, "docs", "answer-run")
     done = {name for name in os.listdir(os.path.join(folder, "records"))}
     assert done == set(os.listdir(os.path.join(folder, "mlqa-r", "records")))
-    argv = ["--data_dir", SHARED, "--mlqa_r", MLQA_R, "--copies", "3", "--seeds", *map(str, range(42, 52)), "--seeds_for",
-            "dual_infonce=5", "dst=3", "dst_mp=3", "typo_cl=3", "typo_cl_mp=3"]
-    _, order = Recipe(parse_args(argv)).runs()
+    _, order = Recipe(parse_args(ANSWER_ARGV)).runs()
     assert done <= {f"{run}.npz" for run, _ in order}
     readme = " ".join(open(README, encoding="utf-8").read().split())
     assert f"has finished {len(done)} of its {len(order)} runs" in readme
+
+
+@needs_xquad
+@needs_mlqa
+def test_readme_says_which_seeds_and_copies_the_default_and_the_answer_run_have():
+    """README's account of the XMRC recipe's default (seeds, copies, one benchmark) is what the recipe does with
+    no argument, and its account of the answer run (seeds per objective, copies) is what the answer run's
+    command makes."""
+    from mpcl_tevatron.recipes.xmrc import Recipe, parse_args
+
+    readme = " ".join(open(README, encoding="utf-8").read().split())
+    default = parse_args([])
+    assert default.mlqa_r is None and default.copies == 1
+    assert (f"every objective with seeds {' '.join(map(str, default.seeds))}, 1 typo'd copy a severity, XQuAD-R "
+            "alone") in readme
+    answer = parse_args(ANSWER_ARGV)
+    seeds, _ = Recipe(answer).runs()
+    counts = {row: len(runs) for row, runs in seeds.items() if row != "zero-shot"}
+    assert counts == {"infonce": 10, "mp_infonce": 10, "dual_infonce": 5, "dst": 3, "dst_mp": 3, "typo_cl": 3,
+                      "typo_cl_mp": 3}
+    assert answer.copies == 3 and answer.mlqa_r
+    assert ("`infonce` and `mp_infonce` with 10 seeds each, `dual_infonce` with 5, the other four objectives with 3; "
+            "3 typo'd copies a severity; XQuAD-R and MLQA-R") in readme
 
 
 def committed_records():
