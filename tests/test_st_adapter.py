@@ -406,10 +406,12 @@ def test_the_gradient_cache_replays_dropout(minilm):
 
 
 @pytest.mark.slow
-def test_gathered_across_two_processes_equals_one_process(tmp_path, tiny_model_dir):
+@pytest.mark.parametrize("cached", [[], ["cached"]], ids=["plain", "cached"])
+def test_gathered_across_two_processes_equals_one_process(tmp_path, tiny_model_dir, cached):
     """``gather_across_devices``: two gloo processes with half the batch each compute the one-process loss (times
     the world size, as DDP's gradient averaging needs) and the same gradient, a false negative across the
-    processes masked."""
+    processes masked; with the gradient cache too (one text a mini-batch in each process), against the plain
+    loss of one process."""
     import os
     import subprocess
     import sys
@@ -424,11 +426,12 @@ def test_gathered_across_two_processes_equals_one_process(tmp_path, tiny_model_d
                           text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           worker, str(tiny_model_dir), str(multi)], env=env, capture_output=True, text=True)
+                           worker, str(tiny_model_dir), str(multi), *cached], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     one = torch.load(single / "rank0.pt")
     assert one["grad"].abs().sum() > 0
     for rank in (0, 1):
         two = torch.load(multi / f"rank{rank}.pt")
+        assert two["cached"] == bool(cached) and not one["cached"]
         assert torch.allclose(two["loss"], one["loss"], atol=1e-5), (rank, two["loss"], one["loss"])
         assert torch.allclose(two["grad"], one["grad"], atol=1e-6), rank

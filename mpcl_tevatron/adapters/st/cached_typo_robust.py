@@ -44,8 +44,10 @@ class CachedTypoRobustLoss(TypoRobustLoss):
        (dropout draws the same masks) and under the same autocast, and back-propagated with its cached gradient.
 
     The value and the gradient equal ``TypoRobustLoss``'s on the same batch (to float rounding), for one extra
-    forward pass per text. Under DDP (one backward pass per mini-batch inside the trainer's one) it is untested
-    here. The other arguments are ``TypoRobustLoss``'s.
+    forward pass per text. With ``gather_across_devices``, two gloo processes with half the batch each give the
+    one-process loss and gradient (tests/test_st_adapter.py, gradients averaged by hand as DDP does); inside
+    DDP's own reducer (one backward pass per mini-batch inside the trainer's one) it is untested here. The
+    other arguments are ``TypoRobustLoss``'s.
 
     Args:
         mini_batch_size: the texts embedded at once, in both passes; memory scales with it, not with the batch.
