@@ -120,6 +120,24 @@ def test_readme_says_which_seeds_and_copies_the_default_and_the_answer_run_have(
             "3 typo'd copies a severity; XQuAD-R and MLQA-R") in readme
 
 
+def test_readmes_answer_tables_are_the_answer_runs_records():
+    """README's answer tables (``report.readme_answer``: the primary comparison on XQuAD-R and MLQA-R, LAReQA's
+    measure beside the published baselines) are rebuilt from the answer run's merged records, character for
+    character; before its last sitting writes them, README shows no such table."""
+    from mpcl_tevatron.xmrc.analysis.report import readme_answer
+
+    folder = os.path.join(ROOT, "docs", "answer-run")
+    heading = "mp_infonce minus infonce: mean over languages, 95% interval, Holm-corrected p"
+    paths = {"XQuAD-R": os.path.join(folder, "records.npz"), "MLQA-R": os.path.join(folder, "mlqa-r", "records.npz")}
+    if not all(os.path.isfile(path) for path in paths.values()):
+        assert heading not in open(README, encoding="utf-8").read()
+        return
+    tables = readme_answer({name: Results.from_records(Records.load(path)) for name, path in paths.items()})
+    assert tables.startswith(heading)
+    for table in tables.split("\n\n"):
+        assert readme_block(table.splitlines()[0]) == table
+
+
 def committed_records():
     for folder, _, files in os.walk(os.path.join(ROOT, "docs")):
         if "records.npz" in files:

@@ -558,6 +558,37 @@ def test_pool_summary_gives_each_row_its_column_and_its_languages(tmp_path):
         pool_summary(r, "Toy", rows=("typo_cl",))
 
 
+def test_readme_answer_sets_each_benchmarks_primary_comparison_and_lareqas_measure_side_by_side(tmp_path):
+    """README's answer tables: a line per measure and condition of the primary comparison with each benchmark's
+    figure, interval and Holm p in its column (the same figures as the report's primary table); LAReQA's measure
+    of the rows by hand (one relevant candidate: AP@20 = 1 / rank) with intervals around them; the
+    published baselines named per benchmark; a run without the primary comparison refused in one line."""
+    from mpcl_tevatron.xmrc.analysis.report import LAREQA_PUBLISHED, readme_answer
+    from mpcl_tevatron.xmrc.analysis.results import Results
+
+    langs, ranks, tasks, seeds = _three_language_runs(tmp_path)
+    r = Results.build(str(tmp_path), list(ranks), tasks, ["w1"], seeds=seeds)
+    lines = readme_answer({"XQuAD-R": r, "MLQA-R": r}).splitlines()
+    assert lines[0] == "mp_infonce minus infonce: mean over languages, 95% interval, Holm-corrected p"
+    assert lines[1].split() == ["XQuAD-R", "(2", "v", "2", "seeds)", "MLQA-R", "(2", "v", "2", "seeds)"]
+    assert len(r.primary) == 4  # two measures, clean and w1
+    for e, line in zip(r.primary, lines[2:6]):
+        cell = f"{e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}] p {e['p_holm']:.3g}"
+        assert line.startswith(f"{e['measure']} {e['condition']}") and line.count(cell) == 2, line
+    assert lines[6] == "" and lines[7].startswith("X->pool mAP@20 (LAReQA's measure), clean queries")
+    by_hand = {row: np.mean([1 / ranks[row](i, k) for i in range(60) for k in range(2)]) for row in ranks}
+    assert [line.split()[0] for line in lines[9:11]] == ["infonce", "mp_infonce"]
+    for line in lines[9:11]:
+        row, mean, low, high = line.split()[:4]
+        assert float(mean) == pytest.approx(by_hand[row], abs=5e-4)
+        assert float(low.strip("[,")) <= float(mean) <= float(high.strip("]")) and low != high
+    assert lines[11:] == [f"LAReQA's mBERT, XQuAD-R: {LAREQA_PUBLISHED['XQuAD-R']}",
+                          f"LAReQA's mBERT, MLQA-R: {LAREQA_PUBLISHED['MLQA-R']}"]
+    one_row = Results.build(str(tmp_path), ["infonce"], tasks, ["w1"], seeds={"infonce": seeds["infonce"]})
+    with pytest.raises(InputError, match="^MLQA-R: the run has no primary comparison"):
+        readme_answer({"XQuAD-R": r, "MLQA-R": one_row})
+
+
 def test_the_answer_page_shows_no_figure_until_the_run_is_merged_then_its_summary(tmp_path):
     """The report page's answer tables (docs/_ext/records_tables.py): while only per-run records exist, a count
     and no figure; from a records.npz, the summary: the primary comparison with its figures from the records,
@@ -565,9 +596,10 @@ def test_the_answer_page_shows_no_figure_until_the_run_is_merged_then_its_summar
     figures, headings one level below the page's; and docs/report.md includes both benchmarks' pages."""
     sys.path.insert(0, os.path.join(ROOT, "docs", "_ext"))
     try:
-        from records_tables import LAREQA_PUBLISHED, answer_page
+        from records_tables import answer_page
     finally:
         sys.path.pop(0)
+    from mpcl_tevatron.xmrc.analysis.report import LAREQA_PUBLISHED
     from mpcl_tevatron.xmrc.analysis.results import Results
 
     (tmp_path / "records").mkdir()

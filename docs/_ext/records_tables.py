@@ -8,14 +8,9 @@ import os
 
 from mpcl_tevatron.recipes import scale
 from mpcl_tevatron.xmrc.analysis.records import RECORDS, Records
-from mpcl_tevatron.xmrc.analysis.report import json_data, pool_summary, summary, xx_table
+from mpcl_tevatron.xmrc.analysis.report import LAREQA_PUBLISHED, json_data, pool_summary, summary, xx_table
 from mpcl_tevatron.xmrc.analysis.results import Results
 from mpcl_tevatron.xmrc.analysis.statistics import coverage_markdown
-
-#: LAReQA's published mBERT baselines, mAP (Roy et al., EMNLP 2020; as ../shared/data/README.md quotes them)
-LAREQA_PUBLISHED = {"XQuAD-R": "En-En 0.29, X-X 0.23, X-X-mono 0.52, X-Y 0.66",
-                    "MLQA-R": "En-En 0.36, X-X 0.26, X-X-mono 0.49, X-Y 0.49"}
-
 
 def _results(*folder: str) -> Results:
     return Results.from_records(Records.load(os.path.join(*folder, RECORDS)))

@@ -406,6 +406,47 @@ def summary(results: Results, dataset: str, published: str = "") -> str:
     return "\n".join(md) + "\n"
 
 
+#: LAReQA's published mBERT baselines, mAP (Roy et al., EMNLP 2020; as ../shared/data/README.md quotes them)
+LAREQA_PUBLISHED = {"XQuAD-R": "En-En 0.29, X-X 0.23, X-X-mono 0.52, X-Y 0.66",
+                    "MLQA-R": "En-En 0.36, X-X 0.26, X-X-mono 0.49, X-Y 0.49"}
+
+
+def readme_answer(by_benchmark: Dict[str, Results]) -> str:
+    """README's answer in two plain-text tables, a column a benchmark (``by_benchmark``: {name: its Results}):
+    the primary comparison (``mp_infonce`` minus ``infonce``, mean over languages, 95% interval, Holm-corrected
+    p), then LAReQA's measure (X->pool mAP@20, clean) of zero-shot and the primary rows with intervals, and the
+    published mAP of LAReQA's baselines below it. Fails in one line on a run without the primary comparison."""
+    names = list(by_benchmark)
+    lacking = [name for name, r in by_benchmark.items() if not r.primary]
+    if lacking:
+        raise InputError(f"{', '.join(lacking)}: the run has no primary comparison (it needs rows "
+                         f"{' and '.join(PRIMARY)})")
+    first = by_benchmark[names[0]]
+    row, control = PRIMARY
+    width = 36  # "+0.0011 [-0.0023, +0.0044] p 0.485" is 34 characters
+    seeds = {name: f"{name} ({len(r.seeds[row])} v {len(r.seeds[control])} seeds)" for name, r in by_benchmark.items()}
+    lines = [f"{row} minus {control}: mean over languages, 95% interval, Holm-corrected p",
+             f"{'':<22}" + "".join(f"{seeds[name]:<{width}}" for name in names).rstrip()]
+    entries = {name: {(e["measure"], e["condition"]): e for e in r.primary} for name, r in by_benchmark.items()}
+    for measure, condition in entries[names[0]]:
+        cells = []
+        for name in names:
+            e = entries[name].get((measure, condition))
+            cells.append("n/a" if e is None else
+                         f"{e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}] p {e['p_holm']:.3g}")
+        lines.append(f"{measure + ' ' + condition:<22}" + "".join(f"{c:<{width}}" for c in cells).rstrip())
+    rows = [r for r in ("zero-shot", control, row) if r in first.rows]
+    lines += ["", "X->pool mAP@20 (LAReQA's measure), clean queries: mean over languages [95% interval]",
+              f"{'':<22}" + "".join(f"{name:<{width}}" for name in names).rstrip()]
+    for r in rows:
+        cells = ["{:.3f} [{:.3f}, {:.3f}]".format(*by_benchmark[name].language_mean_interval(r, "X->pool", "clean",
+                                                                                              "map@20"))
+                 if r in by_benchmark[name].rows else "n/a" for name in names]
+        lines.append(f"{r:<22}" + "".join(f"{c:<{width}}" for c in cells).rstrip())
+    lines += [f"LAReQA's mBERT, {name}: {LAREQA_PUBLISHED[name]}" for name in names if name in LAREQA_PUBLISHED]
+    return "\n".join(lines)
+
+
 #: what ``--from`` writes into its --out folder (and may replace there)
 REPORT_FILES = ("report.md", "report.tex", "report.json", "report_xx.png", "report_gap.png", "report_diff.png")
 
