@@ -368,6 +368,11 @@ POOL_MEASURES = {"map@20": "mAP@20 (LAReQA's measure, XTREME's depth)",
                  "mrr@10": "MRR@10 (first relevant, any language)", "recall@100": "Recall@100"}
 
 
+def pool_cell(results: Results, row: str, metric: str) -> str:
+    """One row's X->pool figure on clean queries, mean over languages, 95% interval: ``0.275 [0.243, 0.308]``."""
+    return "{:.3f} [{:.3f}, {:.3f}]".format(*results.language_mean_interval(row, "X->pool", "clean", metric))
+
+
 def pool_summary(results: Results, dataset: str, rows: Sequence[str] = ("zero-shot",), published: str = "") -> str:
     """The ``rows``' X->pool figures on clean queries, a column a row: each the mean over languages with its 95%
     interval (``Results.language_mean_interval``: seeds, copies and question ids for a trained row, questions
@@ -379,8 +384,7 @@ def pool_summary(results: Results, dataset: str, rows: Sequence[str] = ("zero-sh
     lines = [f"| {dataset} X->pool, clean, mean over {len(results.langs)} languages [95% interval] | "
              + " | ".join(rows) + " | published (mAP) |", "|---|" + "---|" * (len(rows) + 1)]
     for i, (metric, label) in enumerate(POOL_MEASURES.items()):
-        cells = ["{:.3f} [{:.3f}, {:.3f}]".format(*results.language_mean_interval(row, "X->pool", "clean", metric))
-                 for row in rows]
+        cells = [pool_cell(results, row, metric) for row in rows]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {published if i == 0 else ''} |")
     lines += ["", "mAP@20 per language:", "", "| row | " + " | ".join(results.langs) + " |",
               "|---|" + "---|" * len(results.langs)]
@@ -439,9 +443,8 @@ def readme_answer(by_benchmark: Dict[str, Results]) -> str:
     lines += ["", "X->pool mAP@20 (LAReQA's measure), clean queries: mean over languages [95% interval]",
               f"{'':<22}" + "".join(f"{name:<{width}}" for name in names).rstrip()]
     for r in rows:
-        cells = ["{:.3f} [{:.3f}, {:.3f}]".format(*by_benchmark[name].language_mean_interval(r, "X->pool", "clean",
-                                                                                              "map@20"))
-                 if r in by_benchmark[name].rows else "n/a" for name in names]
+        cells = [pool_cell(by_benchmark[name], r, "map@20") if r in by_benchmark[name].rows else "n/a"
+                 for name in names]
         lines.append(f"{r:<22}" + "".join(f"{c:<{width}}" for c in cells).rstrip())
     lines += [f"LAReQA's mBERT, {name}: {LAREQA_PUBLISHED[name]}" for name in names if name in LAREQA_PUBLISHED]
     return "\n".join(lines)
