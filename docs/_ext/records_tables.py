@@ -12,6 +12,7 @@ from mpcl_tevatron.xmrc.analysis.report import LAREQA_PUBLISHED, json_data, pool
 from mpcl_tevatron.xmrc.analysis.results import Results
 from mpcl_tevatron.xmrc.analysis.statistics import coverage_markdown
 
+
 def _results(*folder: str) -> Results:
     return Results.from_records(Records.load(os.path.join(*folder, RECORDS)))
 
