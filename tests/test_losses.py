@@ -333,7 +333,8 @@ def test_each_objective_takes_only_the_hyperparameters_it_declares():
     assert declared["infonce"] == declared["typo_cl"] == {"n_passages"}
     assert declared["dual_infonce"] == {"n_passages", "gamma"}
     # the objectives with a multi-positive term take its form
-    assert declared["typo_cl_mp"] == {"n_passages", "form"} and declared["mp_infonce"] == {"n_passages", "gamma", "form"}
+    assert declared["typo_cl_mp"] == {"n_passages", "form"}
+    assert declared["mp_infonce"] == {"n_passages", "gamma", "form"}
     assert declared["dst_mp"] == {"n_passages", "gamma", "beta", "sigma", "temperature", "form"}
     # the named flags go to any objective: infonce simply does not get gamma
     assert get_loss("infonce", n_passages=N, gamma=0.3, beta=0.1, sigma=0.1, temperature=2.0).n_passages == N

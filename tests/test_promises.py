@@ -247,8 +247,8 @@ def test_the_recipe_refuses_non_finite_numbers_before_writing(tmp_path, capsys, 
 def test_the_train_driver_refuses_bad_numbers_in_one_line(tmp_path, tiny_model_dir, synthetic, extra, message):
     out = tmp_path / "out"
     proc = run_module("mpcl_tevatron.driver.train", "--model_name_or_path", tiny_model_dir, "--output_dir", out,
-                      "--do_train", "--train_dir", synthetic / "train", "--loss", "dual_infonce", "--typo_variants", 1, *extra,
-                      check=False)
+                      "--do_train", "--train_dir", synthetic / "train", "--loss", "dual_infonce",
+                      "--typo_variants", 1, *extra, check=False)
     assert message in one_line(proc)
     assert not out.exists() or not os.listdir(out)
 
@@ -479,7 +479,8 @@ def test_build_with_a_squad_train_source_reports_its_groups(tmp_path):
      "[Errno 17] File exists"),
     ("mpcl_tevatron.driver.train", ["--model_name_or_path", "{data}", "--output_dir", "{file}", "--do_train"],
      "--output_dir {file} is a file"),
-    ("mpcl_tevatron.recipes.sweep", ["--data_dir", "/nowhere", "--out", "{out}"], "--data_dir /nowhere: no such folder"),
+    ("mpcl_tevatron.recipes.sweep", ["--data_dir", "/nowhere", "--out", "{out}"],
+     "--data_dir /nowhere: no such folder"),
     ("mpcl_tevatron.typos", ["{data}/en.json", "--out_dir", "{out}", "--query_variants", "-1"],
      "--query_variants must be >= 0, got -1"),
     ("mpcl_tevatron.typos", ["{data}/en.json", "--out_dir", "{out}", "--rate", "nan"], "'nan' is not a finite"),

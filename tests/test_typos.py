@@ -271,7 +271,8 @@ def test_cli_adds_query_variants_to_train_groups(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(tmp_path / "c"),
                            "--query_variants", "3", "--seed", "4"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout == str(tmp_path / "c" / "train.variants.jsonl") + "\n", proc.stderr
-    assert (tmp_path / "c" / "train.variants.jsonl").read_text() == (tmp_path / "o" / "train.variants.jsonl").read_text()
+    written = (tmp_path / "o" / "train.variants.jsonl").read_text()
+    assert (tmp_path / "c" / "train.variants.jsonl").read_text() == written
     src.write_text('{"query_id": "1", "query": ""}\n')
     proc = subprocess.run([sys.executable, "-m", "mpcl_tevatron.typos", str(src), "--out_dir", str(tmp_path / "o"),
                            "--query_variants", "3"], capture_output=True, text=True, cwd=ROOT)
