@@ -2,8 +2,10 @@
 (``Results.from_records``) and must match character for character; its examples are excerpts of blocks the
 tests run; its links resolve; and every records file under docs/ rebuilds the report beside it."""
 
+import functools
 import os
 import re
+import sys
 
 import pytest
 
@@ -138,6 +140,51 @@ def test_readmes_answer_tables_are_the_answer_runs_records():
         assert readme_block(table.splitlines()[0]) == table
 
 
+#: "figure [low, high]" as README and the generated tables print an interval: +0.0022 [-0.0036, +0.0079], 0.272 [0.247, 0.296]
+INTERVAL = re.compile(r"[+-]?\d\.\d+ \[[+-]?\d\.\d+, [+-]?\d\.\d+\]")
+
+
+def readme_answer_section() -> str:
+    """README's answer section (its heading to the next), whitespace joined so that wrapped figures read whole."""
+    text = open(README, encoding="utf-8").read()
+    start = text.index("\n## The answer")
+    return " ".join(text[start:text.index("\n## ", start + 1)].split())
+
+
+@functools.lru_cache(maxsize=1)
+def generated_tables() -> str:
+    """Every table the report page generates from the records under docs/ (docs/_ext/records_tables.py)."""
+    sys.path.insert(0, os.path.join(ROOT, "docs", "_ext"))
+    try:
+        from records_tables import generated_pages
+    finally:
+        sys.path.pop(0)
+    return " ".join(" ".join(generated_pages(os.path.join(ROOT, "docs")).values()).split())
+
+
+def typed_by_hand(section: str) -> list:
+    """The intervals ``section`` quotes that no generated table prints."""
+    tables = generated_tables()
+    return [figure for figure in INTERVAL.findall(section) if figure not in tables]
+
+
+def test_every_interval_readmes_answer_quotes_is_in_a_generated_table():
+    """No interval in README's answer is typed by hand: each "figure [low, high]" its answer section quotes is
+    printed, exactly so, by a table generated from the committed records (the dev curve and form ablation; the
+    answer run on both benchmarks once it has finished)."""
+    section = readme_answer_section()
+    assert INTERVAL.findall(section), "README's answer quotes no interval"
+    assert typed_by_hand(section) == []
+
+
+def test_an_interval_typed_by_hand_is_found():
+    """The check above can fail: README's first quoted interval with its last digit changed is reported."""
+    section = readme_answer_section()
+    figure = INTERVAL.findall(section)[0]
+    typo = figure[:-2] + str((int(figure[-2]) + 1) % 10) + "]"
+    assert typed_by_hand(section.replace(figure, typo, 1)) == [typo]
+
+
 def committed_records():
     for folder, _, files in os.walk(os.path.join(ROOT, "docs")):
         if "records.npz" in files:
@@ -188,7 +235,6 @@ def test_the_coverage_benchmark_prints_what_its_json_records(tmp_path):
     """The benchmark's table (the docs' format) and its --json figures are the same simulation."""
     import json
     import subprocess
-    import sys
 
     from mpcl_tevatron.xmrc.analysis.statistics import coverage_markdown
 
