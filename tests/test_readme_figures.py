@@ -147,7 +147,7 @@ def test_readmes_answer_tables_are_the_answer_runs_records():
         assert readme_block(table.splitlines()[0]) == table
 
 
-#: "figure [low, high]" as README and the generated tables print an interval: +0.0022 [-0.0036, +0.0079], 0.272 [0.247, 0.296]
+#: an interval as README and the generated tables print it: +0.0022 [-0.0036, +0.0079], 0.272 [0.247, 0.296]
 INTERVAL = re.compile(r"[+-]?\d\.\d+ \[[+-]?\d\.\d+, [+-]?\d\.\d+\]")
 
 
