@@ -90,6 +90,17 @@ def tiny_model_dir(tmp_path_factory):
     return d
 
 
+def records_tables():
+    """The docs' Sphinx extension that generates the report page's tables (docs/_ext/records_tables.py), imported
+    as the site build imports it."""
+    sys.path.insert(0, os.path.join(ROOT, "docs", "_ext"))
+    try:
+        import records_tables as module
+    finally:
+        sys.path.pop(0)
+    return module
+
+
 def run_module(module, *args, env=None, check=True):
     """Run ``python -m module args`` in a fresh process (as a user would), returning CompletedProcess."""
     import subprocess

@@ -4,11 +4,12 @@ where the variance comes from; and the tables README and the docs show (docs/int
 
 import json
 import os
-import sys
 
 import pytest
 
 from mpcl_tevatron.xmrc.analysis.statistics import COVERAGE_DESIGNS, COVERAGE_REGIMES, coverage_table
+
+from .conftest import records_tables
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORDED = os.path.join(ROOT, "docs", "interval_coverage.json")
@@ -37,12 +38,7 @@ def test_the_docs_show_the_recorded_simulation(table):
     """docs/interval_coverage.json is this simulation, and the XMRC page's table is generated from it."""
     recorded, got = table
     assert recorded["coverage"] == got
-    sys.path.insert(0, os.path.join(ROOT, "docs", "_ext"))
-    try:
-        from records_tables import generated_pages
-    finally:
-        sys.path.pop(0)
-    page = generated_pages(os.path.join(ROOT, "docs"))["coverage.md"]
+    page = records_tables().generated_pages(os.path.join(ROOT, "docs"))["coverage.md"]
     for line in table_lines(got):
         assert line in page, line
     assert "```{include} _generated/coverage.md" in open(os.path.join(ROOT, "docs", "xmrc.md"), encoding="utf-8").read()

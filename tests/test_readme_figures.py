@@ -5,7 +5,6 @@ tests run; its links resolve; and every records file under docs/ rebuilds the re
 import functools
 import os
 import re
-import sys
 
 import pytest
 
@@ -13,7 +12,7 @@ from mpcl_tevatron.xmrc.analysis.records import Records
 from mpcl_tevatron.xmrc.analysis.report import json_data, xx_table
 from mpcl_tevatron.xmrc.analysis.results import Results
 
-from .conftest import MLQA_R, ROOT, SHARED, needs_mlqa, needs_xquad
+from .conftest import MLQA_R, ROOT, SHARED, needs_mlqa, needs_xquad, records_tables
 
 README = os.path.join(ROOT, "README.md")
 
@@ -161,12 +160,8 @@ def readme_answer_section() -> str:
 @functools.lru_cache(maxsize=1)
 def generated_tables() -> str:
     """Every table the report page generates from the records under docs/ (docs/_ext/records_tables.py)."""
-    sys.path.insert(0, os.path.join(ROOT, "docs", "_ext"))
-    try:
-        from records_tables import generated_pages
-    finally:
-        sys.path.pop(0)
-    return " ".join(" ".join(generated_pages(os.path.join(ROOT, "docs")).values()).split())
+    pages = records_tables().generated_pages(os.path.join(ROOT, "docs"))
+    return " ".join(" ".join(pages.values()).split())
 
 
 def typed_by_hand(section: str) -> list:
@@ -242,6 +237,7 @@ def test_the_coverage_benchmark_prints_what_its_json_records(tmp_path):
     """The benchmark's table (the docs' format) and its --json figures are the same simulation."""
     import json
     import subprocess
+    import sys
 
     from mpcl_tevatron.xmrc.analysis.statistics import coverage_markdown
 

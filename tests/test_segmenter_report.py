@@ -9,7 +9,6 @@ import math
 import os
 import pickle
 import re
-import sys
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ from mpcl_tevatron.xmrc.analysis.statistics import corrected
 from mpcl_tevatron.xmrc.data.tasks import Task
 from mpcl_tevatron.xmrc.data.segmenter import agreement, segment
 
-from .conftest import SHARED, needs_xquad
+from .conftest import SHARED, needs_xquad, records_tables
 
 
 
@@ -594,11 +593,7 @@ def test_the_answer_page_shows_no_figure_until_the_run_is_merged_then_its_summar
     and no figure; from a records.npz, the summary: the primary comparison with its figures from the records,
     the twins, every row's mean difference, LAReQA's measure of the rows it has beside the published
     figures, headings one level below the page's; and docs/report.md includes both benchmarks' pages."""
-    sys.path.insert(0, os.path.join(ROOT, "docs", "_ext"))
-    try:
-        from records_tables import answer_page
-    finally:
-        sys.path.pop(0)
+    answer_page = records_tables().answer_page
     from mpcl_tevatron.xmrc.analysis.report import LAREQA_PUBLISHED
     from mpcl_tevatron.xmrc.analysis.results import Results
 
