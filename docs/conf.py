@@ -20,7 +20,7 @@ myst_enable_extensions = ["dollarmath", "colon_fence"]
 myst_heading_anchors = 3
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 # the recorded runs' folders hold Markdown reports of their own: data beside the site, not pages of it
-exclude_patterns = ["_build", "quickstart", "lareqa", "answer", "xmrc_default", "scale", "sweep.md",
+exclude_patterns = ["_build", "quickstart", "lareqa", "answer", "answer-run", "xmrc_default", "scale", "sweep.md",
                     "_generated"]
 html_theme = "furo"
 html_title = "mpcl-tevatron"

@@ -583,6 +583,10 @@ def test_readme_answer_sets_each_benchmarks_primary_comparison_and_lareqas_measu
         assert float(low.strip("[,")) <= float(mean) <= float(high.strip("]")) and low != high
     assert lines[11:] == [f"LAReQA's mBERT, XQuAD-R: {LAREQA_PUBLISHED['XQuAD-R']}",
                           f"LAReQA's mBERT, MLQA-R: {LAREQA_PUBLISHED['MLQA-R']}"]
+    r.primary[0].update(diff=-0.0123, low=-0.0456, high=-0.0001, p_holm=0.00253)  # the widest cell: 37 characters
+    lines = readme_answer({"XQuAD-R": r, "MLQA-R": r}).splitlines()
+    column = lines[1].index("MLQA-R")
+    assert all(line[column - 2:column] == "  " and line[column] in "+-" for line in lines[2:6]), lines[1:6]
     one_row = Results.build(str(tmp_path), ["infonce"], tasks, ["w1"], seeds={"infonce": seeds["infonce"]})
     with pytest.raises(InputError, match="^MLQA-R: the run has no primary comparison"):
         readme_answer({"XQuAD-R": r, "MLQA-R": one_row})

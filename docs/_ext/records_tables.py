@@ -3,6 +3,7 @@ site builds (into ``docs/_generated/``, which the pages include), so that no fig
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -13,15 +14,25 @@ from mpcl_tevatron.xmrc.analysis.results import Results
 from mpcl_tevatron.xmrc.analysis.statistics import coverage_markdown
 
 
-def _results(*folder: str) -> Results:
-    return Results.from_records(Records.load(os.path.join(*folder, RECORDS)))
+def folder_results(*folder: str) -> Results:
+    """The results of the records.npz in a folder (``folder`` joined), from the cache below."""
+    path = os.path.join(*folder, RECORDS)
+    stat = os.stat(path)
+    return _results_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _results_of(path: str, mtime_ns: int, size: int) -> Results:
+    """A records file's results, built once per version of the file: the answer run's take minutes, and the
+    tests ask for the generated pages several times in one process."""
+    return Results.from_records(Records.load(path))
 
 
 def answer_page(folder: str, dataset: str) -> str:
     """The answer run's tables on one benchmark (``report.summary``) from the records.npz its last sitting
     writes; until then, how many of its runs are recorded, and no figure."""
     if os.path.isfile(os.path.join(folder, RECORDS)):
-        return summary(_results(folder), dataset, published=LAREQA_PUBLISHED[dataset])
+        return summary(folder_results(folder), dataset, published=LAREQA_PUBLISHED[dataset])
     runs = os.path.join(folder, "records")
     done = len([name for name in os.listdir(runs) if name.endswith(".npz")]) if os.path.isdir(runs) else 0
     return (f"Not finished: {done} runs recorded so far. The tables appear here, generated from the run's records, "
@@ -30,10 +41,10 @@ def answer_page(folder: str, dataset: str) -> str:
 
 def generated_pages(docs: str) -> dict:
     """{file name: markdown} of every generated table, from the records under ``docs``."""
-    pages = {"quickstart.md": "```text\n" + xx_table(json_data(_results(docs, "quickstart"))) + "\n```\n",
-             "lareqa_xquad.md": pool_summary(_results(docs, "lareqa"), "XQuAD-R",
+    pages = {"quickstart.md": "```text\n" + xx_table(json_data(folder_results(docs, "quickstart"))) + "\n```\n",
+             "lareqa_xquad.md": pool_summary(folder_results(docs, "lareqa"), "XQuAD-R",
                                              published=LAREQA_PUBLISHED["XQuAD-R"]) + "\n",
-             "lareqa_mlqa.md": pool_summary(_results(docs, "lareqa", "mlqa-r"), "MLQA-R",
+             "lareqa_mlqa.md": pool_summary(folder_results(docs, "lareqa", "mlqa-r"), "MLQA-R",
                                             published=LAREQA_PUBLISHED["MLQA-R"]) + "\n"}
     pages["answer_xquad.md"] = answer_page(os.path.join(docs, "answer-run"), "XQuAD-R")
     pages["answer_mlqa.md"] = answer_page(os.path.join(docs, "answer-run", "mlqa-r"), "MLQA-R")

@@ -427,18 +427,21 @@ def readme_answer(by_benchmark: Dict[str, Results]) -> str:
                          f"{' and '.join(PRIMARY)})")
     first = by_benchmark[names[0]]
     row, control = PRIMARY
-    width = 36  # "+0.0011 [-0.0023, +0.0044] p 0.485" is 34 characters
     seeds = {name: f"{name} ({len(r.seeds[row])} v {len(r.seeds[control])} seeds)" for name, r in by_benchmark.items()}
-    lines = [f"{row} minus {control}: mean over languages, 95% interval, Holm-corrected p",
-             f"{'':<22}" + "".join(f"{seeds[name]:<{width}}" for name in names).rstrip()]
     entries = {name: {(e["measure"], e["condition"]): e for e in r.primary} for name, r in by_benchmark.items()}
+    primary = {}
     for measure, condition in entries[names[0]]:
         cells = []
         for name in names:
             e = entries[name].get((measure, condition))
             cells.append("n/a" if e is None else
                          f"{e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}] p {e['p_holm']:.3g}")
-        lines.append(f"{measure + ' ' + condition:<22}" + "".join(f"{c:<{width}}" for c in cells).rstrip())
+        primary[f"{measure} {condition}"] = cells
+    # a column two spaces wider than its longest cell: "-0.0123 [-0.0456, -0.0001] p 0.00253" is 37 characters
+    width = max(len(c) for c in [*seeds.values(), *sum(primary.values(), [])]) + 2
+    lines = [f"{row} minus {control}: mean over languages, 95% interval, Holm-corrected p",
+             f"{'':<22}" + "".join(f"{seeds[name]:<{width}}" for name in names).rstrip()]
+    lines += [f"{label:<22}" + "".join(f"{c:<{width}}" for c in cells).rstrip() for label, cells in primary.items()]
     rows = [r for r in ("zero-shot", control, row) if r in first.rows]
     lines += ["", "X->pool mAP@20 (LAReQA's measure), clean queries: mean over languages [95% interval]",
               f"{'':<22}" + "".join(f"{name:<{width}}" for name in names).rstrip()]
